@@ -1,0 +1,1 @@
+"""Shared core: settings for the three runtimes, derived properties, jar pins, CLI, local stack."""

@@ -1,0 +1,194 @@
+"""One settings model for the three runtimes (embedded, local stack, AWS).
+
+Everything that differs between a laptop, the local replica of production and EKS is a
+value in `Settings`; the ETL, the local stack and the Kubernetes workloads all read these
+objects, and the Spark / Hive / PyIceberg properties are derived from them in one place
+(`lakehouse.properties`). No other module decides what a runtime looks like.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+
+from lakehouse.errors import ConfigError
+
+CATALOG_NAME = "lakehouse"
+NAMESPACE = "logs"
+METASTORE_PORT = 9083
+SPARK_MASTER_PORT = 7077
+SPARK_UI_PORT = 8080
+
+
+class Runtime(StrEnum):
+    EMBEDDED = "embedded"
+    LOCAL = "local"
+    AWS = "aws"
+
+
+class CatalogKind(StrEnum):
+    # Iceberg JDBC catalog on a SQLite file: no server, for the embedded runtime.
+    SQLITE = "sqlite"
+    # Iceberg Hive catalog: a Hive Metastore over thrift (local stack and EKS).
+    HIVE = "hive"
+
+
+class _Model(BaseModel):
+    # Unknown keys are errors: a typo in a config file must not be silently ignored.
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class S3Settings(_Model):
+    """How to reach the object store when URIs are s3:// (unset endpoint = AWS itself)."""
+
+    endpoint: str | None = None
+    region: str = "us-east-1"
+    path_style: bool = False
+    # Static keys are for S3-compatible servers only; on AWS credentials come from IRSA.
+    access_key: SecretStr | None = None
+    secret_key: SecretStr | None = None
+
+
+class StorageSettings(_Model):
+    input_uri: str
+    warehouse_uri: str
+    processed_uri: str
+    s3: S3Settings = S3Settings()
+
+    @field_validator("input_uri", "warehouse_uri", "processed_uri")
+    @classmethod
+    def _known_scheme(cls, value: str) -> str:
+        if not value.startswith(("file:/", "s3://", "s3a://")):
+            raise ValueError(f"must start with file:/, s3:// or s3a:// (got {value!r})")
+        return value.rstrip("/")
+
+
+class CatalogSettings(_Model):
+    kind: CatalogKind
+    # SQLite: absolute path of the catalog database. Hive: thrift://host:port.
+    uri: str
+    name: str = CATALOG_NAME
+    namespace: str = NAMESPACE
+
+    @field_validator("name", "namespace")
+    @classmethod
+    def _identifier(cls, value: str) -> str:
+        if not value.isidentifier():
+            raise ValueError(f"must be a plain identifier (got {value!r})")
+        return value
+
+
+class SparkSettings(_Model):
+    master: str = "local[*]"
+    driver_host: str | None = "127.0.0.1"
+    driver_memory: str = "3g"
+    executor_memory: str = "2g"
+    executor_cores: Annotated[int, Field(ge=1)] = 2
+    # 8 beats Spark's 200 by ~6x for the top-N step on a small machine (DESIGN.md).
+    shuffle_partitions: Annotated[int, Field(ge=1)] = 8
+    event_log_dir: str | None = None
+    ui_enabled: bool = False
+    # Extra properties, applied last; for tuning without a code change.
+    conf: dict[str, str] = {}
+
+
+class EtlSettings(_Model):
+    top_n: Annotated[int, Field(ge=1, le=1000)] = 10
+    # Longer lines are rejected as `too_long` (and stored truncated in rejected_lines).
+    max_line_bytes: Annotated[int, Field(ge=256)] = 65536
+    # How much of a rejected line is kept in rejected_lines.raw_line.
+    rejected_line_keep_chars: Annotated[int, Field(ge=64)] = 4096
+
+
+class Settings(_Model):
+    runtime: Runtime
+    storage: StorageSettings
+    catalog: CatalogSettings
+    spark: SparkSettings = SparkSettings()
+    etl: EtlSettings = EtlSettings()
+
+    def table(self, name: str) -> str:
+        """Fully qualified Spark identifier of a table, e.g. `lakehouse.logs.access_logs`."""
+        return f"{self.catalog.name}.{self.catalog.namespace}.{name}"
+
+    def to_toml_dict(self) -> dict[str, Any]:
+        """Plain dict (secrets revealed) for rendering a config file, e.g. into a ConfigMap."""
+        data = self.model_dump(mode="python", exclude_none=True)
+
+        def reveal(node: Any) -> Any:
+            if isinstance(node, dict):
+                return {k: reveal(v) for k, v in node.items()}
+            if isinstance(node, SecretStr):
+                return node.get_secret_value()
+            return node.value if isinstance(node, StrEnum) else node
+
+        return reveal(data)
+
+
+def _first_error(exc: ValidationError, source: str) -> ConfigError:
+    err = exc.errors()[0]
+    where = ".".join(str(p) for p in err["loc"]) or "(top level)"
+    if err["type"] == "extra_forbidden":
+        return ConfigError(f"{source}: unknown setting '{where}' (check the spelling)")
+    return ConfigError(f"{source}: setting '{where}': {err['msg']}")
+
+
+def parse_settings(data: dict[str, Any], source: str = "settings") -> Settings:
+    """Validate a settings dict; raise ConfigError naming the first bad setting."""
+    try:
+        return Settings.model_validate(data)
+    except ValidationError as exc:
+        raise _first_error(exc, source) from None
+
+
+def load_settings_file(path: Path) -> Settings:
+    """Read a TOML settings file (the format `render_settings_toml` writes)."""
+    try:
+        data = tomllib.loads(path.read_text())
+    except FileNotFoundError:
+        raise ConfigError(f"config file {path} does not exist") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
+    return parse_settings(data, source=str(path))
+
+
+def render_settings_toml(settings: Settings) -> str:
+    """Serialise settings as TOML (no third-party writer: the shape is two levels deep)."""
+
+    def value(v: Any) -> str:
+        if isinstance(v, bool):
+            return "true" if v else "false"
+        if isinstance(v, int | float):
+            return str(v)
+        if isinstance(v, dict):
+            inner = ", ".join(f"{_toml_key(k)} = {value(x)}" for k, x in v.items())
+            return "{ " + inner + " }" if inner else "{}"
+        escaped = str(v).replace("\\", "\\\\").replace('"', '\\"')
+        return f'"{escaped}"'
+
+    lines: list[str] = []
+
+    def section(prefix: str, data: dict[str, Any]) -> None:
+        scalars = {k: v for k, v in data.items() if not _is_table(k, v)}
+        tables = {k: v for k, v in data.items() if _is_table(k, v)}
+        if prefix:
+            lines.append(f"\n[{prefix}]")
+        lines.extend(f"{_toml_key(k)} = {value(v)}" for k, v in scalars.items())
+        for k, v in tables.items():
+            section(f"{prefix}.{k}" if prefix else k, v)
+
+    section("", settings.to_toml_dict())
+    return "\n".join(lines).lstrip("\n") + "\n"
+
+
+def _is_table(key: str, value: Any) -> bool:
+    # `spark.conf` is free-form (keys with dots): written inline, not as a section.
+    return isinstance(value, dict) and key != "conf"
+
+
+def _toml_key(key: str) -> str:
+    return key if key.replace("_", "").replace("-", "").isalnum() else f'"{key}"'
