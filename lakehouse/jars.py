@@ -94,7 +94,10 @@ def fetch(
     directory.mkdir(parents=True, exist_ok=True)
     partial = target.with_suffix(target.suffix + ".part")
     try:
-        with urllib.request.urlopen(artifact.url, timeout=60) as response, partial.open("wb") as out:
+        with (
+            urllib.request.urlopen(artifact.url, timeout=60) as response,
+            partial.open("wb") as out,
+        ):
             total = int(response.headers.get("Content-Length") or 0) or None
             while chunk := response.read(1 << 20):
                 out.write(chunk)

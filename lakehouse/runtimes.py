@@ -31,7 +31,9 @@ def embedded(root: Path) -> Settings:
             processed_uri=f"file://{root}/processed",
         ),
         catalog=CatalogSettings(kind=CatalogKind.SQLITE, uri=str(root / "catalog.db")),
-        spark=SparkSettings(master="local[*]", event_log_dir=f"file://{root}/processed/spark-events"),
+        spark=SparkSettings(
+            master="local[*]", event_log_dir=f"file://{root}/processed/spark-events"
+        ),
     )
 
 
@@ -52,7 +54,9 @@ def local_stack(stack: LocalStackSettings) -> Settings:
                 secret_key=SecretStr(stack.s3_secret_key),
             ),
         ),
-        catalog=CatalogSettings(kind=CatalogKind.HIVE, uri=f"thrift://{host}:{stack.metastore_port}"),
+        catalog=CatalogSettings(
+            kind=CatalogKind.HIVE, uri=f"thrift://{host}:{stack.metastore_port}"
+        ),
         spark=SparkSettings(
             master=f"spark://{host}:{stack.spark_master_port}",
             executor_memory=stack.worker_memory,
@@ -83,7 +87,9 @@ def aws(
             processed_uri=f"s3://{processed_bucket}",
             s3=S3Settings(region=region),
         ),
-        catalog=CatalogSettings(kind=CatalogKind.HIVE, uri=f"thrift://{metastore_host}:{METASTORE_PORT}"),
+        catalog=CatalogSettings(
+            kind=CatalogKind.HIVE, uri=f"thrift://{metastore_host}:{METASTORE_PORT}"
+        ),
         spark=SparkSettings(
             master=f"spark://{spark_master_host}:{SPARK_MASTER_PORT}",
             # Client mode: the driver runs in the job pod; executors must reach it by pod IP.

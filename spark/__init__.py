@@ -1,0 +1,1 @@
+"""The PySpark ETL: raw nginx logs -> staged Parquet -> Iceberg tables -> reports."""
