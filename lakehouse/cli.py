@@ -1,0 +1,259 @@
+"""`lakehouse`: generate logs, run the ETL, print reports, manage the local stack."""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import date, timedelta
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeElapsedColumn
+
+from lakehouse import jars
+from lakehouse.config import DEFAULT_ROOT, resolve_settings
+from lakehouse.errors import LakehouseError
+from lakehouse.properties import jar_sets
+from lakehouse.settings import Settings
+
+app = typer.Typer(
+    help="nginx access logs -> Spark -> Apache Iceberg, on a laptop, a local stack or EKS.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode="rich",
+    add_completion=False,
+)
+console = Console()
+err = Console(stderr=True)
+
+RuntimeOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--runtime", "-r", help="embedded (default: local dirs, no servers) or local (make stack-up)."
+    ),
+]
+ConfigOpt = Annotated[
+    Path | None,
+    typer.Option("--config", "-c", help="Settings TOML file (overrides --runtime; $LAKEHOUSE_CONFIG)."),
+]
+RootOpt = Annotated[
+    Path, typer.Option("--root", help="Embedded runtime: where input, warehouse and catalog live.")
+]
+
+
+class Format(StrEnum):
+    TABLE = "table"
+    JSON = "json"
+    CSV = "csv"
+
+
+def _settings(runtime: str | None, config: Path | None, root: Path) -> Settings:
+    return resolve_settings(runtime, config, root)
+
+
+@app.command()
+def setup(
+    runtime: RuntimeOpt = None,
+    config: ConfigOpt = None,
+    root: RootOpt = DEFAULT_ROOT,
+) -> None:
+    """Download the pinned jars (Maven Central, SHA-1 checked) this runtime needs."""
+    settings = _settings(runtime, config, root)
+    fetch_jars(jar_sets(settings))
+
+
+def fetch_jars(sets: list[str]) -> None:
+    wanted = jars.artifacts_for(sets)
+    missing = [a for a in wanted if not (jars.cache_dir() / a.filename).exists()]
+    if not missing:
+        console.print(f"[green]jars ready[/] ({len(wanted)} pinned, in {jars.cache_dir()})")
+        return
+    with Progress(
+        TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TimeElapsedColumn(),
+        console=console,
+    ) as bar:
+        for artifact in missing:
+            task = bar.add_task(artifact.filename, total=None)
+
+            def advance(n: int, total: int | None, task: int = task) -> None:
+                bar.update(task, advance=n, total=total)
+
+            jars.fetch(artifact, on_progress=advance)
+    console.print(f"[green]jars ready[/] ({len(wanted)} pinned, in {jars.cache_dir()})")
+
+
+@app.command()
+def generate(
+    to: Annotated[
+        str | None, typer.Option(help="Directory, file:// or s3:// URI (default: the input location).")
+    ] = None,
+    start: Annotated[str, typer.Option(help="First day, YYYY-MM-DD (UTC).")] = "",
+    days: Annotated[int, typer.Option(min=1, help="Number of days.")] = 3,
+    lines: Annotated[int, typer.Option(min=1, help="Total lines over all days.")] = 100_000,
+    seed: Annotated[int, typer.Option(help="Same seed, same bytes.")] = 42,
+    files_per_hour: Annotated[int, typer.Option(min=1)] = 1,
+    runtime: RuntimeOpt = None,
+    config: ConfigOpt = None,
+    root: RootOpt = DEFAULT_ROOT,
+) -> None:
+    """Write realistic nginx `combined` logs (gzip, dt=/hour= layout)."""
+    settings = _settings(runtime, config, root)
+    _generate(settings, to, start, days, lines, seed, files_per_hour)
+
+
+def _generate(
+    settings: Settings, to: str | None, start: str, days: int, lines: int, seed: int,
+    files_per_hour: int,
+) -> None:
+    from generator import TrafficSpec
+    from generator import generate as run_generator
+
+    first_day = date.fromisoformat(start) if start else date.today() - timedelta(days=days)
+    spec = TrafficSpec(
+        start=first_day, days=days, lines=lines, seed=seed, files_per_hour=files_per_hour
+    )
+    destination = to or settings.storage.input_uri
+    with Progress(
+        TextColumn("generate"), BarColumn(), TextColumn("{task.completed:,.0f}/{task.total:,.0f} lines"),
+        TimeElapsedColumn(), console=console,
+    ) as bar:
+        task = bar.add_task("generate", total=lines)
+        result = run_generator(
+            spec, destination, s3=settings.storage.s3, on_progress=lambda n: bar.advance(task, n)
+        )
+    rate = result.lines / result.seconds if result.seconds else 0
+    console.print(
+        f"wrote {result.lines:,} lines in {len(result.files)} files to {destination} "
+        f"({result.bytes_compressed / 1e6:.1f} MB gzip, {rate:,.0f} lines/s)"
+    )
+
+
+def _run_etl(settings: Settings, source: str | None) -> None:
+    from spark.job import run_etl
+
+    with console.status("starting Spark") as status:
+        result = run_etl(settings, source_uri=source, progress=lambda s: status.update(s))
+    if result.outcome == "nothing-to-do":
+        console.print("no new input files: nothing to do (already ingested files are skipped)")
+        return
+    console.print(
+        f"run {result.run_id}: {len(result.files)} files, {result.lines_read:,} lines "
+        f"= {result.accepted:,} accepted + {result.rejected:,} rejected, "
+        f"{result.seconds:.1f} s"
+    )
+    for table, rows in result.rows_written.items():
+        console.print(f"  {table}: {rows:,} rows written")
+
+
+@app.command()
+def etl(runtime: RuntimeOpt = None, config: ConfigOpt = None, root: RootOpt = DEFAULT_ROOT) -> None:
+    """Ingest new files from the input location into Iceberg and refresh the reports."""
+    _run_etl(_settings(runtime, config, root), None)
+
+
+@app.command()
+def ingest(
+    source: Annotated[str, typer.Argument(help="File, directory, file:// or s3:// prefix (plain or .gz).")],
+    runtime: RuntimeOpt = None,
+    config: ConfigOpt = None,
+    root: RootOpt = DEFAULT_ROOT,
+) -> None:
+    """Ingest existing log files from any path or S3 prefix (any file names)."""
+    if "://" not in source:
+        path = Path(source).resolve()
+        if not path.exists():
+            raise LakehouseError(f"{source} does not exist")
+        source = path.as_uri()
+    _run_etl(_settings(runtime, config, root), source)
+
+
+@app.command("rebuild-reports")
+def rebuild_reports(
+    runtime: RuntimeOpt = None, config: ConfigOpt = None, root: RootOpt = DEFAULT_ROOT
+) -> None:
+    """Recompute all four report tables from access_logs."""
+    from spark.job import write_reports
+    from spark.session import build_session
+
+    settings = _settings(runtime, config, root)
+    with console.status("starting Spark"):
+        spark = build_session(settings)
+    with console.status("rebuilding reports"):
+        written = write_reports(spark, settings, None)
+    for table, rows in written.items():
+        console.print(f"{table}: {rows:,} rows")
+
+
+@app.command()
+def report(
+    name: Annotated[
+        str,
+        typer.Argument(
+            help="daily_top_ips, weekly_top_ips, daily_top_devices or weekly_top_devices."
+        ),
+    ],
+    period: Annotated[
+        str | None, typer.Option(help="Day or week start (YYYY-MM-DD); default: the latest.")
+    ] = None,
+    segment: Annotated[str, typer.Option(help="IP reports: all, human or bot.")] = "all",
+    all_periods: Annotated[bool, typer.Option("--all", help="Every period, not just one.")] = False,
+    fmt: Annotated[Format, typer.Option("--format", "-f")] = Format.TABLE,
+    runtime: RuntimeOpt = None,
+    config: ConfigOpt = None,
+    root: RootOpt = DEFAULT_ROOT,
+) -> None:
+    """Print a report table (read with PyIceberg: no JVM start)."""
+    from lakehouse import report_view
+
+    settings = _settings(runtime, config, root)
+    rows = report_view.load(settings, name, period, segment, all_periods)
+    if fmt is Format.JSON:
+        sys.stdout.write(json.dumps(rows, indent=2, default=str) + "\n")
+    elif fmt is Format.CSV:
+        report_view.write_csv(rows, sys.stdout)
+    else:
+        console.print(report_view.as_rich_table(name, rows))
+
+
+@app.command()
+def demo(
+    days: Annotated[int, typer.Option(min=1)] = 3,
+    lines: Annotated[int, typer.Option(min=1)] = 200_000,
+    start: Annotated[str, typer.Option(help="First day (YYYY-MM-DD).")] = "2024-10-07",
+    runtime: RuntimeOpt = None,
+    config: ConfigOpt = None,
+    root: Annotated[Path, typer.Option("--root")] = Path("var/demo"),
+) -> None:
+    """Generate logs, run the ETL, print the four reports: the whole job in one command."""
+    from lakehouse import report_view
+
+    settings = _settings(runtime, config, root)
+    fetch_jars(jar_sets(settings))
+    _generate(settings, None, start, days, lines, 42, 1)
+    _run_etl(settings, None)
+    for name in report_view.REPORTS:
+        console.print(report_view.as_rich_table(name, report_view.load(settings, name, None, "all", False)))
+    console.print(f"warehouse: {settings.storage.warehouse_uri}  catalog: {settings.catalog.uri}")
+
+
+def _mount_stack() -> None:
+    try:
+        from lakehouse.stack.cli import stack_app
+    except ImportError:  # the local stack is optional for the embedded runtime
+        return
+    app.add_typer(stack_app, name="stack", help="The local replica of production (loopback only).")
+
+
+_mount_stack()
+
+
+def main() -> None:
+    """Entry point: actionable errors become one line and exit code 2, not a traceback."""
+    try:
+        app()
+    except LakehouseError as exc:
+        err.print(f"[bold red]error:[/] {exc}")
+        raise SystemExit(2) from None

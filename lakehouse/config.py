@@ -1,0 +1,35 @@
+"""Which settings a command runs with: a runtime profile, or a TOML file (EKS pods use one)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from lakehouse import runtimes
+from lakehouse.errors import ConfigError
+from lakehouse.settings import Runtime, Settings, load_settings_file
+from lakehouse.stack_settings import LocalStackSettings
+
+DEFAULT_ROOT = Path("var/lakehouse")
+CONFIG_ENV = "LAKEHOUSE_CONFIG"
+
+
+def resolve_settings(
+    runtime: str | None = None, config: Path | None = None, root: Path = DEFAULT_ROOT
+) -> Settings:
+    """`--config` (or $LAKEHOUSE_CONFIG) wins; otherwise the named runtime's defaults."""
+    config = config or (Path(os.environ[CONFIG_ENV]) if os.environ.get(CONFIG_ENV) else None)
+    if config is not None:
+        return load_settings_file(config)
+    try:
+        chosen = Runtime(runtime or Runtime.EMBEDDED)
+    except ValueError:
+        raise ConfigError(
+            f"unknown runtime {runtime!r}: use 'embedded' or 'local' "
+            "(the AWS runtime reads its settings from --config, rendered by the workloads)"
+        ) from None
+    if chosen is Runtime.EMBEDDED:
+        return runtimes.embedded(root)
+    if chosen is Runtime.LOCAL:
+        return runtimes.local_stack(LocalStackSettings())
+    raise ConfigError("runtime 'aws' needs --config PATH (the settings file mounted in the pod)")
