@@ -184,6 +184,14 @@ def metastore_site(settings: Settings, db: MetastoreDatabase, port: int) -> dict
         "metastore.expression.proxy": (
             "org.apache.hadoop.hive.metastore.DefaultPartitionExpressionProxy"
         ),
+        # The 3.1.3 standalone tarball lacks the LMAX disruptor jar (async logging) and the
+        # repl.DumpDirCleanerTask class named in the default task list (it is in hive-exec):
+        # with the defaults the server dies at start with NoClassDefFoundError / MetaException.
+        "metastore.async.log.enabled": "false",
+        "metastore.task.threads.always": (
+            "org.apache.hadoop.hive.metastore.events.EventCleanerTask,"
+            "org.apache.hadoop.hive.metastore.RuntimeStatsCleanerTask"
+        ),
         # No stats / compactor threads: Iceberg tables do not use them.
         "metastore.stats.autogather": "false",
         "metastore.compactor.initiator.on": "false",
