@@ -56,6 +56,15 @@ def _known(family: str | None) -> str | None:
     return family if family and family != "Other" else None
 
 
+def _device_label(family: str | None, brand: str | None) -> str | None:
+    """'Google Pixel 8', 'Samsung SM-S911B', 'iPhone'; None when ua-parser knows no model."""
+    if not _known(family) or family.startswith("Generic"):
+        return None
+    if brand and not brand.startswith("Generic") and brand != "Apple" and not family.startswith(brand):
+        return f"{brand} {family}"
+    return family
+
+
 def classify(user_agent: str | None) -> Device:
     """Device type, a readable device label, OS and browser family of one User-Agent."""
     if not user_agent:
@@ -68,7 +77,7 @@ def classify(user_agent: str | None) -> Device:
     is_tablet = bool(_TABLET_PATTERN.search(user_agent)) or (
         os_family == "Android" and "Mobile" not in user_agent
     )
-    specific_device = _known(device_family) if device_family != "Generic Smartphone" else None
+    specific_device = _device_label(result.device.family, result.device.brand)
     if is_tablet:
         return Device(
             "tablet", specific_device or f"{os_family or 'Unknown'} tablet", os_family, browser

@@ -12,7 +12,7 @@ from pyspark.sql import SparkSession
 
 from lakehouse import jars
 from lakehouse.errors import EnvironmentProblem
-from lakehouse.properties import jar_sets, spark_conf
+from lakehouse.properties import catalog_properties, jar_sets, spark_conf
 from lakehouse.settings import Settings
 
 MIN_JAVA = 17
@@ -54,3 +54,15 @@ def build_session(settings: Settings) -> SparkSession:
     spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel("ERROR")
     return spark
+
+
+def attach_catalog(spark: SparkSession, settings: Settings) -> None:
+    """Register the settings' catalog in a running session (e.g. a second warehouse in tests).
+
+    Catalog properties are read when a catalog is first used, so this works for a catalog
+    name the session has not touched yet.
+    """
+    prefix = f"spark.sql.catalog.{settings.catalog.name}"
+    spark.conf.set(prefix, "org.apache.iceberg.spark.SparkCatalog")
+    for key, value in catalog_properties(settings).items():
+        spark.conf.set(f"{prefix}.{key}", value)
