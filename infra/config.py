@@ -1,0 +1,173 @@
+"""Stack configuration, read once from `pulumi.Config` into a typed, validated object.
+
+Defaults and types are declared in `Pulumi.yaml`; each stack overrides them in
+`Pulumi.<stack>.yaml`. Every key is *required* here on purpose: the CLI fills in the
+declared defaults, so a key read here but missing from `Pulumi.yaml` fails at once instead
+of silently taking a second, divergent default in Python. Other modules receive a
+`StackConfig`, never a `pulumi.Config`.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass
+
+import pulumi
+
+# RDS rejects these characters in a master password.
+_FORBIDDEN_PASSWORD_CHARS = frozenset('/@" ')
+_MIN_PASSWORD_LENGTH = 16
+
+
+class StackConfigError(pulumi.RunError):
+    """A stack setting is missing or invalid (RunError: Pulumi prints it without a traceback)."""
+
+
+@dataclass(frozen=True)
+class NodeGroupConfig:
+    instance_types: tuple[str, ...]
+    min_nodes: int
+    max_nodes: int
+
+
+@dataclass(frozen=True)
+class DatabaseConfig:
+    instance_class: str
+    engine_version: str
+    allocated_storage_gb: int
+    multi_az: bool
+    backup_retention_days: int
+    password: pulumi.Output[str]
+
+
+@dataclass(frozen=True)
+class StackConfig:
+    project: str
+    stack: str
+    region: str
+    vpc_cidr: str
+    nat_gateway_per_az: bool
+    kubernetes_version: str
+    api_allowed_cidrs: tuple[str, ...]
+    admin_principal_arns: tuple[str, ...]
+    control_plane_log_types: tuple[str, ...]
+    system_nodes: NodeGroupConfig
+    spark_nodes: NodeGroupConfig
+    cluster_autoscaler_chart_version: str
+    cluster_autoscaler_image_tag: str
+    database: DatabaseConfig
+    # One switch for "data outlives `pulumi destroy`": RDS deletion protection and final
+    # snapshot on, bucket force_destroy and ECR force_delete off.
+    protect_data: bool
+    raw_log_retention_days: int
+    noncurrent_version_retention_days: int
+
+    @property
+    def cluster_name(self) -> str:
+        # Fixed (not auto-named) because the Cluster Autoscaler discovers node groups by a
+        # tag containing it, and users type it in `aws eks update-kubeconfig`.
+        return f"{self.project}-{self.stack}"
+
+
+def load_config() -> StackConfig:
+    """Read and validate the current stack's configuration."""
+    cfg = pulumi.Config()
+    cfg_aws = pulumi.Config("aws")
+
+    def strings(key: str) -> tuple[str, ...]:
+        value = cfg.require_object(key)
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise StackConfigError(f"config '{key}' must be a list of strings (got {value!r})")
+        return tuple(value)
+
+    def node_group(prefix: str) -> NodeGroupConfig:
+        group = NodeGroupConfig(
+            instance_types=strings(f"{prefix}InstanceTypes"),
+            min_nodes=cfg.require_int(f"{prefix}MinNodes"),
+            max_nodes=cfg.require_int(f"{prefix}MaxNodes"),
+        )
+        _check_node_group(prefix, group)
+        return group
+
+    config = StackConfig(
+        project=pulumi.get_project(),
+        stack=pulumi.get_stack(),
+        region=cfg_aws.require("region"),
+        vpc_cidr=cfg.require("vpcCidr"),
+        nat_gateway_per_az=cfg.require_bool("natGatewayPerAz"),
+        kubernetes_version=cfg.require("kubernetesVersion"),
+        api_allowed_cidrs=strings("apiAllowedCidrs"),
+        admin_principal_arns=strings("adminPrincipalArns"),
+        control_plane_log_types=strings("controlPlaneLogTypes"),
+        system_nodes=node_group("system"),
+        spark_nodes=node_group("spark"),
+        cluster_autoscaler_chart_version=cfg.require("clusterAutoscalerChartVersion"),
+        cluster_autoscaler_image_tag=cfg.require("clusterAutoscalerImageTag"),
+        database=DatabaseConfig(
+            instance_class=cfg.require("dbInstanceClass"),
+            engine_version=cfg.require("dbEngineVersion"),
+            allocated_storage_gb=cfg.require_int("dbAllocatedStorageGb"),
+            multi_az=cfg.require_bool("dbMultiAz"),
+            backup_retention_days=cfg.require_int("dbBackupRetentionDays"),
+            password=cfg.require_secret("metastoreDbPassword").apply(_checked_password),
+        ),
+        protect_data=cfg.require_bool("protectData"),
+        raw_log_retention_days=cfg.require_int("rawLogRetentionDays"),
+        noncurrent_version_retention_days=cfg.require_int("noncurrentVersionRetentionDays"),
+    )
+    _check(config)
+    return config
+
+
+def _check_node_group(prefix: str, group: NodeGroupConfig) -> None:
+    if not group.instance_types:
+        raise StackConfigError(f"config '{prefix}InstanceTypes' must name at least one type")
+    if not 1 <= group.min_nodes <= group.max_nodes:
+        raise StackConfigError(
+            f"config '{prefix}MinNodes'/'{prefix}MaxNodes' must satisfy 1 <= min <= max "
+            f"(got {group.min_nodes}..{group.max_nodes})"
+        )
+    # The autoscaler treats a node group as identical nodes and executors are sized from the
+    # first type, so several families are fine (more spot pools) but not several sizes.
+    sizes = {t.split(".", 1)[-1] for t in group.instance_types}
+    if len(sizes) > 1:
+        raise StackConfigError(
+            f"config '{prefix}InstanceTypes' must all be the same size (e.g. t3.medium, "
+            f"t3a.medium); got {', '.join(group.instance_types)}"
+        )
+
+
+def _check(config: StackConfig) -> None:
+    try:
+        network = ipaddress.ip_network(config.vpc_cidr)
+    except ValueError as exc:
+        raise StackConfigError(f"config 'vpcCidr': {exc}") from None
+    if not 16 <= network.prefixlen <= 20:
+        raise StackConfigError(f"config 'vpcCidr' must be a /16 to /20 (got {config.vpc_cidr})")
+
+    # Cluster Autoscaler supports exactly one Kubernetes minor version per release.
+    k8s_minor = ".".join(config.kubernetes_version.split(".")[:2])
+    ca_minor = ".".join(config.cluster_autoscaler_image_tag.lstrip("v").split(".")[:2])
+    if k8s_minor != ca_minor:
+        raise StackConfigError(
+            f"config 'clusterAutoscalerImageTag' ({config.cluster_autoscaler_image_tag}) must "
+            f"match the minor version of 'kubernetesVersion' ({config.kubernetes_version})"
+        )
+
+    if not 1 <= config.database.backup_retention_days <= 35:
+        raise StackConfigError("config 'dbBackupRetentionDays' must be 1..35 (0 disables backups)")
+    for key, days in (
+        ("rawLogRetentionDays", config.raw_log_retention_days),
+        ("noncurrentVersionRetentionDays", config.noncurrent_version_retention_days),
+    ):
+        if days < 1:
+            raise StackConfigError(f"config '{key}' must be at least 1 day (got {days})")
+
+
+def _checked_password(password: str) -> str:
+    if len(password) < _MIN_PASSWORD_LENGTH or _FORBIDDEN_PASSWORD_CHARS & set(password):
+        raise StackConfigError(
+            f"config 'metastoreDbPassword' must have at least {_MIN_PASSWORD_LENGTH} characters "
+            'and none of / @ " or space (try: openssl rand -hex 24)'
+        )
+    return password
