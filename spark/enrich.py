@@ -60,7 +60,12 @@ def _device_label(family: str | None, brand: str | None) -> str | None:
     """'Google Pixel 8', 'Samsung SM-S911B', 'iPhone'; None when ua-parser knows no model."""
     if not _known(family) or family.startswith("Generic"):
         return None
-    if brand and not brand.startswith("Generic") and brand != "Apple" and not family.startswith(brand):
+    if (
+        brand
+        and not brand.startswith("Generic")
+        and brand != "Apple"
+        and not family.startswith(brand)
+    ):
         return f"{brand} {family}"
     return family
 
