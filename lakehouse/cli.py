@@ -27,17 +27,21 @@ app = typer.Typer(
     add_completion=False,
 )
 console = Console()
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True, highlight=False)
 
 RuntimeOpt = Annotated[
     str | None,
     typer.Option(
-        "--runtime", "-r", help="embedded (default: local dirs, no servers) or local (make stack-up)."
+        "--runtime",
+        "-r",
+        help="embedded (default: local dirs, no servers) or local (make stack-up).",
     ),
 ]
 ConfigOpt = Annotated[
     Path | None,
-    typer.Option("--config", "-c", help="Settings TOML file (overrides --runtime; $LAKEHOUSE_CONFIG)."),
+    typer.Option(
+        "--config", "-c", help="Settings TOML file (overrides --runtime; $LAKEHOUSE_CONFIG)."
+    ),
 ]
 RootOpt = Annotated[
     Path, typer.Option("--root", help="Embedded runtime: where input, warehouse and catalog live.")
@@ -59,10 +63,14 @@ def setup(
     runtime: RuntimeOpt = None,
     config: ConfigOpt = None,
     root: RootOpt = DEFAULT_ROOT,
+    only: Annotated[
+        str | None,
+        typer.Option(help="Comma-separated jar sets of lakehouse/jars.toml (e.g. spark,s3)."),
+    ] = None,
 ) -> None:
     """Download the pinned jars (Maven Central, SHA-1 checked) this runtime needs."""
-    settings = _settings(runtime, config, root)
-    fetch_jars(jar_sets(settings))
+    sets = only.split(",") if only else jar_sets(_settings(runtime, config, root))
+    fetch_jars(sets)
 
 
 def fetch_jars(sets: list[str]) -> None:
@@ -72,7 +80,10 @@ def fetch_jars(sets: list[str]) -> None:
         console.print(f"[green]jars ready[/] ({len(wanted)} pinned, in {jars.cache_dir()})")
         return
     with Progress(
-        TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TimeElapsedColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        DownloadColumn(),
+        TimeElapsedColumn(),
         console=console,
     ) as bar:
         for artifact in missing:
@@ -88,7 +99,8 @@ def fetch_jars(sets: list[str]) -> None:
 @app.command()
 def generate(
     to: Annotated[
-        str | None, typer.Option(help="Directory, file:// or s3:// URI (default: the input location).")
+        str | None,
+        typer.Option(help="Directory, file:// or s3:// URI (default: the input location)."),
     ] = None,
     start: Annotated[str, typer.Option(help="First day, YYYY-MM-DD (UTC).")] = "",
     days: Annotated[int, typer.Option(min=1, help="Number of days.")] = 3,
@@ -105,7 +117,12 @@ def generate(
 
 
 def _generate(
-    settings: Settings, to: str | None, start: str, days: int, lines: int, seed: int,
+    settings: Settings,
+    to: str | None,
+    start: str,
+    days: int,
+    lines: int,
+    seed: int,
     files_per_hour: int,
 ) -> None:
     from generator import TrafficSpec
@@ -117,8 +134,11 @@ def _generate(
     )
     destination = to or settings.storage.input_uri
     with Progress(
-        TextColumn("generate"), BarColumn(), TextColumn("{task.completed:,.0f}/{task.total:,.0f} lines"),
-        TimeElapsedColumn(), console=console,
+        TextColumn("generate"),
+        BarColumn(),
+        TextColumn("{task.completed:,.0f}/{task.total:,.0f} lines"),
+        TimeElapsedColumn(),
+        console=console,
     ) as bar:
         task = bar.add_task("generate", total=lines)
         result = run_generator(
@@ -156,7 +176,9 @@ def etl(runtime: RuntimeOpt = None, config: ConfigOpt = None, root: RootOpt = DE
 
 @app.command()
 def ingest(
-    source: Annotated[str, typer.Argument(help="File, directory, file:// or s3:// prefix (plain or .gz).")],
+    source: Annotated[
+        str, typer.Argument(help="File, directory, file:// or s3:// prefix (plain or .gz).")
+    ],
     runtime: RuntimeOpt = None,
     config: ConfigOpt = None,
     root: RootOpt = DEFAULT_ROOT,
@@ -235,7 +257,9 @@ def demo(
     _generate(settings, None, start, days, lines, 42, 1)
     _run_etl(settings, None)
     for name in report_view.REPORTS:
-        console.print(report_view.as_rich_table(name, report_view.load(settings, name, None, "all", False)))
+        console.print(
+            report_view.as_rich_table(name, report_view.load(settings, name, None, "all", False))
+        )
     console.print(f"warehouse: {settings.storage.warehouse_uri}  catalog: {settings.catalog.uri}")
 
 

@@ -206,7 +206,8 @@ def render_hadoop_xml(props: Mapping[str, str]) -> str:
     from xml.sax.saxutils import escape
 
     body = "".join(
-        f"  <property>\n    <name>{escape(k)}</name>\n    <value>{escape(v)}</value>\n  </property>\n"
+        f"  <property>\n    <name>{escape(k)}</name>\n"
+        f"    <value>{escape(v)}</value>\n  </property>\n"
         for k, v in sorted(props.items())
     )
     return f'<?xml version="1.0"?>\n<configuration>\n{body}</configuration>\n'

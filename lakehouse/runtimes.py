@@ -19,6 +19,9 @@ from lakehouse.settings import (
 )
 from lakehouse.stack_settings import LocalStackSettings
 
+# Spark otherwise binds the driver to this machine's non-loopback address (DESIGN.md).
+LOOPBACK = "127.0.0.1"
+
 
 def embedded(root: Path) -> Settings:
     """Laptop default: warehouse in a local directory, Iceberg catalog in a SQLite file."""
@@ -59,6 +62,7 @@ def local_stack(stack: LocalStackSettings) -> Settings:
         ),
         spark=SparkSettings(
             master=f"spark://{host}:{stack.spark_master_port}",
+            driver_host=host,
             executor_memory=stack.worker_memory,
             executor_cores=stack.worker_cores,
             # S3A to S3Proxy would work too; a local dir keeps the History Server simple.
@@ -92,8 +96,7 @@ def aws(
         ),
         spark=SparkSettings(
             master=f"spark://{spark_master_host}:{SPARK_MASTER_PORT}",
-            # Client mode: the driver runs in the job pod; executors must reach it by pod IP.
-            driver_host=None,
+            # Client mode: the driver runs in the job pod; executors reach it by pod IP.
             executor_memory=executor_memory,
             executor_cores=executor_cores,
             event_log_dir=f"s3a://{processed_bucket}/spark-events",

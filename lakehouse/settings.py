@@ -84,7 +84,8 @@ class CatalogSettings(_Model):
 
 class SparkSettings(_Model):
     master: str = "local[*]"
-    driver_host: str | None = "127.0.0.1"
+    # Address executors use to reach the driver; None lets Spark pick (pods: their own IP).
+    driver_host: str | None = None
     driver_memory: str = "3g"
     executor_memory: str = "2g"
     executor_cores: Annotated[int, Field(ge=1)] = 2

@@ -43,7 +43,9 @@ def test_there_are_26_cases(conformance_cases: list[dict[str, Any]]) -> None:
     assert len(conformance_cases) == 26
 
 
-def test_every_conformance_case(parsed_cases: dict, conformance_cases: list[dict[str, Any]]) -> None:
+def test_every_conformance_case(
+    parsed_cases: dict, conformance_cases: list[dict[str, Any]]
+) -> None:
     failures = []
     for case in conformance_cases:
         row = parsed_cases[case["case"]]
@@ -72,9 +74,7 @@ def test_rejected_lines_keep_no_fields(parsed_cases: dict) -> None:
 
 
 def test_hostile_bytes_and_sizes(spark: Any, tmp_path: Path) -> None:
-    good = (
-        b'192.0.2.9 - - [10/Oct/2024:13:55:36 +0000] "GET / HTTP/1.1" 200 5 "-" "curl/8.5.0"'
-    )
+    good = b'192.0.2.9 - - [10/Oct/2024:13:55:36 +0000] "GET / HTTP/1.1" 200 5 "-" "curl/8.5.0"'
     lines = [
         good,
         b"\xff\xfe\x00garbage \xc3\x28",  # not UTF-8
@@ -109,4 +109,7 @@ def test_line_numbers_are_per_file_and_start_at_one(spark: Any, tmp_path: Path) 
     by_file: dict[str, list[int]] = {}
     for row in rows:
         by_file.setdefault(row.source_file.rsplit("/", 1)[1], []).append(row.source_line)
-    assert {k: sorted(v) for k, v in by_file.items()} == {"a.log.gz": [1, 2, 3], "b.log.gz": [1, 2, 3, 4, 5]}
+    assert {k: sorted(v) for k, v in by_file.items()} == {
+        "a.log.gz": [1, 2, 3],
+        "b.log.gz": [1, 2, 3, 4, 5],
+    }

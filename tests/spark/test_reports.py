@@ -41,7 +41,9 @@ def built(spark: Any) -> dict[str, Any]:
         *_hits("2024-01-08", "A", WIN, 1, 1),  # Monday: a new week
     ]
     logs = spark.createDataFrame(
-        rows, "event_time timestamp, client_ip string, device_type string, device string, body_bytes bigint"
+        rows,
+        "event_time timestamp, client_ip string, device_type string, device string, "
+        "body_bytes bigint",
     )
     return reports.build_reports(logs, n=3)
 

@@ -1,0 +1,128 @@
+"""Settings: one model for three runtimes; bad values fail fast naming the setting."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from lakehouse import runtimes
+from lakehouse.config import resolve_settings
+from lakehouse.errors import ConfigError
+from lakehouse.properties import jar_sets, pyiceberg_properties, spark_conf
+from lakehouse.settings import load_settings_file, render_settings_toml
+from lakehouse.stack_settings import LocalStackSettings
+
+
+def _write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "settings.toml"
+    path.write_text(text)
+    return path
+
+
+@pytest.fixture
+def embedded_toml(tmp_path: Path) -> str:
+    return render_settings_toml(runtimes.embedded(tmp_path))
+
+
+def test_every_runtime_round_trips_through_toml(tmp_path: Path) -> None:
+    for settings in (
+        runtimes.embedded(tmp_path),
+        runtimes.local_stack(LocalStackSettings()),
+        runtimes.aws(
+            input_bucket="in",
+            warehouse_bucket="wh",
+            processed_bucket="pr",
+            region="eu-west-1",
+            metastore_host="hms.svc",
+            spark_master_host="master.svc",
+        ),
+    ):
+        assert load_settings_file(_write(tmp_path, render_settings_toml(settings))) == settings
+
+
+def test_unknown_key_is_named(tmp_path: Path, embedded_toml: str) -> None:
+    path = _write(tmp_path, embedded_toml.replace("[etl]\n", "[etl]\ntop_m = 3\n"))
+    with pytest.raises(ConfigError, match=r"unknown setting 'etl.top_m'"):
+        load_settings_file(path)
+
+
+def test_wrong_type_is_named(tmp_path: Path, embedded_toml: str) -> None:
+    path = _write(tmp_path, embedded_toml.replace("top_n = 10", 'top_n = "ten"'))
+    with pytest.raises(ConfigError, match=r"setting 'etl.top_n'"):
+        load_settings_file(path)
+
+
+def test_bad_uri_scheme_is_named(tmp_path: Path, embedded_toml: str) -> None:
+    path = _write(tmp_path, embedded_toml.replace('input_uri = "file://', 'input_uri = "hdfs://'))
+    with pytest.raises(ConfigError, match=r"setting 'storage.input_uri'.*file:/, s3://"):
+        load_settings_file(path)
+
+
+def test_unknown_runtime_and_missing_file() -> None:
+    with pytest.raises(ConfigError, match="unknown runtime 'cloud'"):
+        resolve_settings("cloud")
+    with pytest.raises(ConfigError, match="does not exist"):
+        resolve_settings(config=Path("/nonexistent/settings.toml"))
+
+
+def test_embedded_uses_a_sqlite_catalog_and_no_s3_jars(tmp_path: Path) -> None:
+    settings = runtimes.embedded(tmp_path)
+    conf = spark_conf(settings)
+    assert conf["spark.sql.catalog.lakehouse.type"] == "jdbc"
+    assert conf["spark.sql.catalog.lakehouse.uri"] == f"jdbc:sqlite:{tmp_path}/catalog.db"
+    assert conf["spark.sql.session.timeZone"] == "UTC"
+    assert jar_sets(settings) == ["spark", "sqlite"]
+    assert not any(key.startswith("spark.hadoop.fs.s3a") for key in conf)
+    assert pyiceberg_properties(settings)["uri"] == f"sqlite:///{tmp_path}/catalog.db"
+
+
+def test_local_stack_uses_the_metastore_and_s3_endpoint() -> None:
+    stack = LocalStackSettings(metastore_port=29083, s3_port=29000)
+    conf = spark_conf(runtimes.local_stack(stack))
+    assert conf["spark.sql.catalog.lakehouse.uri"] == "thrift://127.0.0.1:29083"
+    assert conf["spark.sql.catalog.lakehouse.s3.endpoint"] == "http://127.0.0.1:29000"
+    assert conf["spark.hadoop.fs.s3a.endpoint"] == "http://127.0.0.1:29000"
+    assert conf["spark.hadoop.fs.s3a.directory.marker.retention"] == "keep"
+    assert conf["spark.master"] == f"spark://127.0.0.1:{stack.spark_master_port}"
+
+
+def test_aws_relies_on_irsa_not_static_keys() -> None:
+    settings = runtimes.aws(
+        input_bucket="in",
+        warehouse_bucket="wh",
+        processed_bucket="pr",
+        region="eu-west-1",
+        metastore_host="hms.svc",
+        spark_master_host="master.svc",
+    )
+    conf = spark_conf(settings)
+    assert conf["spark.hadoop.fs.s3a.aws.credentials.provider"].endswith(
+        "DefaultCredentialsProvider"
+    )
+    assert not any("secret" in key for key in conf)
+    assert "spark.driver.host" not in conf  # the job pod's IP, set by the workload
+
+
+def test_cli_prints_one_line_and_exits_2_on_bad_config(tmp_path: Path, embedded_toml: str) -> None:
+    path = _write(tmp_path, embedded_toml + "\n[surprise]\nx = 1\n")
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from lakehouse.cli import main; main()",
+            "etl",
+            "--config",
+            str(path),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines() == [
+        f"error: {path}: unknown setting 'surprise' (check the spelling)"
+    ]
+    assert not (tmp_path / "warehouse").exists()
