@@ -191,9 +191,31 @@ def _write_file(job: _Job, plan: FilePlan) -> _Written:
     return _Written(uri, plan.lines, sizes[0], sizes[1])
 
 
-def _worker_count(workers: int | None) -> int:
+def available_cpus() -> int:
+    """CPUs this process may use: os.cpu_count(), narrowed by the affinity mask and by a
+    cgroup v2 CPU quota. In a pod limited to 500m, os.cpu_count() is the node's count,
+    and as many workers would only contend for half a core (and multiply memory)."""
+    try:
+        count = len(os.sched_getaffinity(0))
+    except AttributeError:  # macOS
+        count = os.cpu_count() or 1
+    try:
+        quota, period = Path("/sys/fs/cgroup/cpu.max").read_text().split()
+        if quota != "max":
+            count = min(count, max(1, -(-int(quota) // int(period))))
+    except (OSError, ValueError):
+        pass
+    return count
+
+
+# A worker costs ~0.6 s to start (interpreter, imports, model) before it writes a line:
+# about what it renders in 150k lines. By default, no more workers than that pays for.
+LINES_PER_DEFAULT_WORKER = 200_000
+
+
+def _worker_count(workers: int | None, lines: int) -> int:
     if workers is None:
-        return os.cpu_count() or 1
+        return max(1, min(available_cpus(), lines // LINES_PER_DEFAULT_WORKER))
     if not isinstance(workers, int) or isinstance(workers, bool) or workers < 1:
         raise ConfigError(f"generator: workers must be a positive integer (got {workers!r})")
     return workers
@@ -209,14 +231,15 @@ def generate(
 ) -> GenerateResult:
     """Write `spec.lines` nginx lines as gzip files in the raw layout under `destination`.
 
-    `on_progress` is called with the number of lines of each file as it is finished.
-    Hours that get no lines (tiny runs) produce no file.
+    `workers`: processes; by default the CPUs available, but no more than one per
+    LINES_PER_DEFAULT_WORKER lines. `on_progress` is called with the number of lines of
+    each file as it is finished. Hours that get no lines (tiny runs) produce no file.
     """
     started = time.perf_counter()
     if not isinstance(spec, TrafficSpec):
         raise ConfigError(f"generator: spec must be a TrafficSpec (got {type(spec).__name__})")
     job = _Job(spec, parse_destination(destination), s3)
-    count = _worker_count(workers)
+    count = _worker_count(workers, spec.lines)
     plans = [plan for plan in plan_files(spec) if plan.lines > 0]
     written: list[_Written | None] = [None] * len(plans)
 
