@@ -32,3 +32,20 @@ SPARK_HISTORY_SERVICE = "spark-history"
 
 def service_host(name: str) -> str:
     return f"{name}.{NAMESPACE}.svc.cluster.local"
+
+
+# --- Added with the Kubernetes workloads (workloads/stack.py) ---------------------------
+
+# The Spark History Server reads event logs from the processed bucket. Its IRSA role is
+# optional in WorkloadsArgs.role_arns (without it the server runs as SA_ETL, see docs).
+SA_SPARK_HISTORY = "spark-history"
+
+# Image users. Pods run with runAsUser = the UID the image creates: Hadoop's login module
+# (Spark, Hive) looks the UID up in /etc/passwd and fails without an entry.
+SPARK_UID = 185  # the Apache Spark images' `spark` user
+METASTORE_UID = 10001  # workloads/images/hive-metastore/Dockerfile
+GENERATOR_UID = 10002
+
+# Spark's default UI ports for the daemons lakehouse.settings has no key for.
+SPARK_WORKER_UI_PORT = 8081
+SPARK_HISTORY_UI_PORT = 18080

@@ -1,0 +1,116 @@
+"""The config files pods read, rendered from `lakehouse.settings` / `lakehouse.properties`.
+
+Nothing here decides a Spark, Hive or Iceberg property: the text is what the embedded
+runtime and the local stack render from the same functions. The one adaptation is
+`for_hadoop_3_3`, which the Hive Metastore image needs (see there).
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from lakehouse.errors import ConfigError
+from lakehouse.properties import (
+    DEFAULT_CREDENTIALS,
+    MetastoreDatabase,
+    metastore_site,
+    render_hadoop_xml,
+    render_spark_defaults,
+    spark_conf,
+)
+from lakehouse.settings import (
+    METASTORE_PORT,
+    SPARK_MASTER_PORT,
+    CatalogKind,
+    Runtime,
+    Settings,
+    render_settings_toml,
+)
+from workloads import contract
+
+# Where the files are mounted (each ConfigMap is a directory of its own).
+SETTINGS_DIR = "/etc/lakehouse"
+SETTINGS_FILE = "settings.toml"
+SETTINGS_PATH = f"{SETTINGS_DIR}/{SETTINGS_FILE}"
+SPARK_CONF_DIR = "/etc/spark/conf"
+SPARK_DEFAULTS_FILE = "spark-defaults.conf"
+METASTORE_CONF_DIR = "/etc/hive-metastore"
+METASTORE_SITE_FILE = "metastore-site.xml"
+
+# The metastore image carries Hadoop 3.3.6, whose S3A takes AWS SDK v1 credential providers.
+# lakehouse.properties names the SDK v2 chain (Spark's Hadoop 3.4); the metastore would fail
+# with ClassNotFoundException on its first S3A call. The v1 default chain includes the web
+# identity provider IRSA needs (verified against the image's jars, see docs/workloads.md).
+SDK_V1_DEFAULT_CREDENTIALS = "com.amazonaws.auth.DefaultAWSCredentialsProviderChain"
+_CREDENTIALS_KEY = "fs.s3a.aws.credentials.provider"
+
+
+def _in_cluster_host(host: str, service: str) -> bool:
+    """True if `host` names `service` in our namespace (short or fully qualified)."""
+    qualified = contract.service_host(service)
+    forms = {service, f"{service}.{contract.NAMESPACE}", f"{service}.{contract.NAMESPACE}.svc"}
+    return host == qualified or host in forms
+
+
+def check_settings(settings: Settings) -> Settings:
+    """Fail `pulumi preview` with the setting's name if these settings cannot run here."""
+    if settings.runtime is not Runtime.AWS:
+        raise ConfigError(f"setting 'runtime': workloads need 'aws', got '{settings.runtime}'")
+    catalog = urlsplit(settings.catalog.uri)
+    if (
+        settings.catalog.kind is not CatalogKind.HIVE
+        or catalog.scheme != "thrift"
+        or not _in_cluster_host(catalog.hostname or "", contract.METASTORE_SERVICE)
+        or catalog.port != METASTORE_PORT
+    ):
+        raise ConfigError(
+            f"setting 'catalog.uri': must be the in-cluster metastore "
+            f"thrift://{contract.service_host(contract.METASTORE_SERVICE)}:{METASTORE_PORT} "
+            f"(kind hive), got {settings.catalog.uri!r} (kind {settings.catalog.kind})"
+        )
+    master = urlsplit(settings.spark.master)
+    if (
+        master.scheme != "spark"
+        or not _in_cluster_host(master.hostname or "", contract.SPARK_MASTER_SERVICE)
+        or master.port != SPARK_MASTER_PORT
+    ):
+        raise ConfigError(
+            f"setting 'spark.master': must be the in-cluster master "
+            f"spark://{contract.service_host(contract.SPARK_MASTER_SERVICE)}:{SPARK_MASTER_PORT}, "
+            f"got {settings.spark.master!r}"
+        )
+    if settings.storage.s3.access_key or settings.storage.s3.secret_key:
+        # The settings file is a ConfigMap: keys would be readable by anyone who can read it.
+        raise ConfigError(
+            "setting 'storage.s3.access_key': static keys are not allowed on EKS "
+            "(pods get credentials from IRSA; the settings file is a ConfigMap)"
+        )
+    if not settings.spark.event_log_dir:
+        raise ConfigError("setting 'spark.event_log_dir': required (the History Server reads it)")
+    return settings
+
+
+def spark_defaults(settings: Settings) -> str:
+    return render_spark_defaults(spark_conf(settings))
+
+
+def settings_toml(settings: Settings) -> str:
+    return render_settings_toml(settings)
+
+
+def jdbc_url(host: str, port: int | float, database: str) -> str:
+    # RDS PostgreSQL 15+ refuses unencrypted connections (rds.force_ssl=1); `require`
+    # encrypts without pinning the RDS CA (the image carries no CA bundle).
+    return f"jdbc:postgresql://{host}:{int(port)}/{database}?sslmode=require"
+
+
+def for_hadoop_3_3(props: dict[str, str]) -> dict[str, str]:
+    """Swap the SDK v2 credential chain for its SDK v1 equivalent; nothing else changes."""
+    if props.get(_CREDENTIALS_KEY) == DEFAULT_CREDENTIALS:
+        return {**props, _CREDENTIALS_KEY: SDK_V1_DEFAULT_CREDENTIALS}
+    return props
+
+
+def metastore_site_xml(settings: Settings, url: str, user: str) -> str:
+    db = MetastoreDatabase(jdbc_url=url, user=user)  # password: ${env.METASTORE_DB_PASSWORD}
+    return render_hadoop_xml(for_hadoop_3_3(metastore_site(settings, db, METASTORE_PORT)))

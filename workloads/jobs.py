@@ -1,0 +1,200 @@
+"""The generator and the ETL as CronJobs; run either on demand with `kubectl create job
+--from=cronjob/<name>` (docs/workloads.md).
+
+The ETL driver runs in client mode inside its job pod on the system group, never on spot:
+losing a worker costs some tasks, losing the driver costs the run. Executors (on the
+workers) connect back to the driver at its pod IP, which Spark advertises because
+SPARK_LOCAL_IP is set from the downward API (the settings leave spark.driver.host unset).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from lakehouse.settings import Settings
+from workloads import config_files, contract, sizing
+from workloads.objects import (
+    TMP,
+    Scope,
+    config_volume,
+    container,
+    env,
+    pod_ip_env,
+    pod_spec,
+    read_only_mount,
+    resources,
+    service_account,
+    system_pool,
+)
+from workloads.spark_cluster import spark_conf_env, spark_conf_mount
+
+ETL_NAME = "etl"
+GENERATOR_NAME = "generator"
+LAKEHOUSE = "lakehouse"  # the CLI, the entry point of the spark and generator images
+# A run that has not finished in this time is stuck (a 10M-line run takes minutes): kill
+# it so that the next schedule can start (concurrencyPolicy Forbid waits otherwise).
+ETL_DEADLINE_SECONDS = 45 * 60
+GENERATOR_DEADLINE_SECONDS = 15 * 60
+# The ETL is idempotent (a re-run adds nothing): retrying a failed run is safe.
+ETL_RETRIES = 2
+# A suspended CronJob is still a template for `kubectl create job --from=cronjob/...`.
+NEVER = "0 0 1 1 *"
+
+
+@dataclass
+class JobsArgs:
+    scope: Scope
+    settings: pulumi.Output[Settings]
+    spark_image: pulumi.Input[str]
+    generator_image: pulumi.Input[str]
+    settings_config_map: pulumi.Input[str]
+    spark_config_map: pulumi.Input[str]
+    etl_role_arn: pulumi.Input[str]
+    generator_role_arn: pulumi.Input[str]
+    etl_schedule: str
+    generator_schedule: str | None
+    generator_args: Sequence[str]
+
+
+def _settings_mount() -> k8s.core.v1.VolumeMountArgs:
+    return read_only_mount("settings", config_files.SETTINGS_DIR)
+
+
+class Jobs(pulumi.ComponentResource):
+    etl: k8s.batch.v1.CronJob
+    generator: k8s.batch.v1.CronJob
+    etl_service_account: k8s.core.v1.ServiceAccount
+
+    def __init__(self, name: str, args: JobsArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("lakehouse:workloads:Jobs", name, None, opts)
+        self._etl(name, args)
+        self._generator(name, args)
+        self.register_outputs({"etl": self.etl.metadata.name})
+
+    def _cron_job(
+        self,
+        resource_name: str,
+        scope: Scope,
+        job_name: str,
+        *,
+        schedule: str | None,
+        deadline_seconds: int,
+        retries: int,
+        pod: k8s.core.v1.PodSpecArgs,
+    ) -> k8s.batch.v1.CronJob:
+        labels = scope.labels(job_name, "job")
+        return k8s.batch.v1.CronJob(
+            resource_name,
+            metadata=scope.metadata("job", job_name),
+            spec=k8s.batch.v1.CronJobSpecArgs(
+                schedule=schedule or NEVER,
+                suspend=schedule is None,
+                time_zone="Etc/UTC",  # logs are partitioned by UTC day and hour
+                concurrency_policy="Forbid",
+                # Missed by more than this (controller down): skip, the next run catches up.
+                starting_deadline_seconds=600,
+                successful_jobs_history_limit=3,
+                failed_jobs_history_limit=3,
+                job_template=k8s.batch.v1.JobTemplateSpecArgs(
+                    metadata=k8s.meta.v1.ObjectMetaArgs(labels=labels),
+                    spec=k8s.batch.v1.JobSpecArgs(
+                        backoff_limit=retries,
+                        active_deadline_seconds=deadline_seconds,
+                        # Also cleans up jobs created by hand from the CronJob.
+                        ttl_seconds_after_finished=3 * 24 * 3600,
+                        template=k8s.core.v1.PodTemplateSpecArgs(
+                            metadata=k8s.meta.v1.ObjectMetaArgs(labels=labels), spec=pod
+                        ),
+                    ),
+                ),
+            ),
+            opts=scope.opts(self),
+        )
+
+    def _etl(self, name: str, args: JobsArgs) -> None:
+        scope = args.scope
+        self.etl_service_account = service_account(
+            scope, self, f"{name}-etl-sa", contract.SA_ETL, "job", args.etl_role_arn
+        )
+        driver = container(
+            name="driver",
+            image=args.spark_image,
+            command=[LAKEHOUSE, "etl", "--config", config_files.SETTINGS_PATH],
+            env=[
+                pod_ip_env(),
+                # The driver binds and advertises the pod IP; executors connect to it.
+                *env({"SPARK_LOCAL_IP": "$(POD_IP)", "SPARK_LOCAL_HOSTNAME": "$(POD_IP)"}),
+                *spark_conf_env(),
+            ],
+            mounts=[_settings_mount(), spark_conf_mount(), TMP.mount()],
+            resources=args.settings.apply(
+                lambda s: resources(
+                    sizing.driver_size(s.spark).millicores, sizing.driver_size(s.spark).memory_mib
+                )
+            ),
+        )
+        self.etl = self._cron_job(
+            f"{name}-etl",
+            scope,
+            ETL_NAME,
+            schedule=args.etl_schedule,
+            deadline_seconds=ETL_DEADLINE_SECONDS,
+            retries=ETL_RETRIES,
+            pod=pod_spec(
+                uid=contract.SPARK_UID,
+                service_account=self.etl_service_account.metadata.name,
+                placement=system_pool(),
+                containers=[driver],
+                volumes=[
+                    config_volume("settings", args.settings_config_map),
+                    config_volume("spark-conf", args.spark_config_map),
+                    TMP.volume(),
+                ],
+                restart_policy="Never",  # each retry is a new pod, with its own logs
+            ),
+        )
+
+    def _generator(self, name: str, args: JobsArgs) -> None:
+        scope = args.scope
+        account = service_account(
+            scope,
+            self,
+            f"{name}-generator-sa",
+            contract.SA_GENERATOR,
+            "job",
+            args.generator_role_arn,
+        )
+        generator = container(
+            name="generator",
+            image=args.generator_image,
+            command=[
+                LAKEHOUSE,
+                "generate",
+                "--config",
+                config_files.SETTINGS_PATH,
+                *args.generator_args,
+            ],
+            env=env({"HOME": TMP.path}),
+            mounts=[_settings_mount(), TMP.mount()],
+            resources=resources(sizing.GENERATOR.millicores, sizing.GENERATOR.memory_mib),
+        )
+        self.generator = self._cron_job(
+            f"{name}-generator",
+            scope,
+            GENERATOR_NAME,
+            schedule=args.generator_schedule,
+            deadline_seconds=GENERATOR_DEADLINE_SECONDS,
+            retries=1,
+            pod=pod_spec(
+                uid=contract.GENERATOR_UID,
+                service_account=account.metadata.name,
+                placement=system_pool(),
+                containers=[generator],
+                volumes=[config_volume("settings", args.settings_config_map), TMP.volume()],
+                restart_policy="Never",
+            ),
+        )

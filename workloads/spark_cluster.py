@@ -1,0 +1,290 @@
+"""Spark standalone: one master on the system group, workers only on the spot group.
+
+Workers are sized to fill one spot node (workloads/sizing.py). On a spot reclaim or a drain,
+the pod's preStop hook sends the worker SIGPWR, Spark's decommission signal: the master stops
+scheduling on it and its executors migrate shuffle and cached blocks to the other workers
+(`spark.decommission.*` and `spark.storage.decommission.*` come from lakehouse.properties),
+within the two minutes EC2 gives a spot instance.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from lakehouse.settings import SPARK_MASTER_PORT, SPARK_UI_PORT, Settings
+from workloads import contract, sizing
+from workloads.config_files import SPARK_CONF_DIR
+from workloads.objects import (
+    TMP,
+    Scope,
+    Scratch,
+    config_volume,
+    container,
+    env,
+    http_probe,
+    pod_ip_env,
+    pod_spec,
+    read_only_mount,
+    resources,
+    selector_labels,
+    service_account,
+    spark_spot_pool,
+    system_pool,
+    tcp_probe,
+)
+
+COMPONENT = "spark"
+SPARK_HOME = "/opt/spark"
+SPARK_CLASS = f"{SPARK_HOME}/bin/spark-class"
+WORKER_NAME = "spark-worker"
+WORKER_REPLICAS = 3
+WORK_DIR = Scratch("work", "/var/spark/work", "10Gi")  # executors' jars, stdout/stderr
+LOCAL_DIRS = Scratch("local", "/var/spark/local", "30Gi")  # shuffle and spill
+
+# EC2 gives a spot instance two minutes. The hook waits for the executors to hand over
+# their blocks (at most DECOMMISSION_WAIT_SECONDS), then Kubernetes sends SIGTERM; the grace
+# period bounds the whole stop. Drains for upgrades get the same orderly exit.
+DECOMMISSION_WAIT_SECONDS = 100
+TERMINATION_GRACE_SECONDS = 115
+# Spark's standalone worker decommissions on `spark.worker.decommission.signal` (PWR);
+# spark-class execs the JVM, so it is PID 1. Executors are its children: wait while any runs.
+# ([C]oarse... keeps grep from matching its own command line.)
+PRESTOP_DECOMMISSION = (
+    "kill -s PWR 1 || exit 0; "
+    f"i=0; while [ $i -lt {DECOMMISSION_WAIT_SECONDS} ] && "
+    "grep -qs '[C]oarseGrainedExecutorBackend' /proc/[0-9]*/cmdline; "
+    "do sleep 2; i=$((i + 2)); done"
+)
+# Finished applications' work dirs (their jars, executor logs) are removed after a day;
+# otherwise an hourly job fills the emptyDir in weeks.
+WORKER_OPTS = "-Dspark.worker.cleanup.enabled=true -Dspark.worker.cleanup.appDataTtl=86400"
+
+
+@dataclass
+class SparkClusterArgs:
+    scope: Scope
+    settings: pulumi.Output[Settings]
+    image: pulumi.Input[str]
+    spark_config_map: pulumi.Input[str]
+    instance_type: str
+    worker_role_arn: pulumi.Input[str]
+    master_role_arn: pulumi.Input[str] | None = None
+
+
+def spark_conf_env() -> list[k8s.core.v1.EnvVarArgs]:
+    # HOME: Python and the JVM write caches under it; the root filesystem is read-only.
+    return env({"SPARK_CONF_DIR": SPARK_CONF_DIR, "SPARK_HOME": SPARK_HOME, "HOME": TMP.path})
+
+
+def spark_conf_mount() -> k8s.core.v1.VolumeMountArgs:
+    return read_only_mount("spark-conf", SPARK_CONF_DIR)
+
+
+class SparkCluster(pulumi.ComponentResource):
+    master_service: k8s.core.v1.Service
+    master: k8s.apps.v1.Deployment
+    workers: k8s.apps.v1.Deployment
+    worker_budget: k8s.policy.v1.PodDisruptionBudget
+    worker_size: pulumi.Output[sizing.WorkerSize]
+
+    def __init__(
+        self, name: str, args: SparkClusterArgs, opts: pulumi.ResourceOptions | None = None
+    ):
+        super().__init__("lakehouse:workloads:SparkCluster", name, None, opts)
+        sizing.node_type(args.instance_type)  # an unknown type fails now, not in an apply
+        self.worker_size = args.settings.apply(
+            lambda s: sizing.worker_size(args.instance_type, s.spark)
+        )
+        conf_volume = config_volume("spark-conf", args.spark_config_map)
+        self._master(name, args, conf_volume)
+        self._workers(name, args, conf_volume)
+        self.register_outputs({"master_service": self.master_service.metadata.name})
+
+    def _master(
+        self, name: str, args: SparkClusterArgs, conf_volume: k8s.core.v1.VolumeArgs
+    ) -> None:
+        scope = args.scope
+        account = service_account(
+            scope,
+            self,
+            f"{name}-master-sa",
+            contract.SA_SPARK_MASTER,
+            COMPONENT,
+            args.master_role_arn,
+        )
+        master = container(
+            name="master",
+            image=args.image,
+            command=[SPARK_CLASS, "org.apache.spark.deploy.master.Master"],
+            # RPC on the pod IP (the Service targets it). The web UI binds 0.0.0.0 unless
+            # SPARK_LOCAL_IP is set, which is why it is not: port-forward reaches 127.0.0.1.
+            args=[
+                "--host",
+                "$(POD_IP)",
+                "--port",
+                str(SPARK_MASTER_PORT),
+                "--webui-port",
+                str(SPARK_UI_PORT),
+            ],
+            env=[
+                pod_ip_env(),
+                *spark_conf_env(),
+                *env({"SPARK_DAEMON_MEMORY": sizing.SPARK_MASTER_HEAP}),
+            ],
+            ports=[
+                k8s.core.v1.ContainerPortArgs(name="spark", container_port=SPARK_MASTER_PORT),
+                k8s.core.v1.ContainerPortArgs(name="http", container_port=SPARK_UI_PORT),
+            ],
+            mounts=[spark_conf_mount(), TMP.mount()],
+            resources=resources(sizing.SPARK_MASTER.millicores, sizing.SPARK_MASTER.memory_mib),
+            readiness_probe=tcp_probe("spark", period_seconds=10),
+            liveness_probe=http_probe("http", period_seconds=20, failure_threshold=3),
+        )
+        self.master = k8s.apps.v1.Deployment(
+            f"{name}-master",
+            metadata=scope.metadata(COMPONENT, contract.SPARK_MASTER_SERVICE),
+            spec=k8s.apps.v1.DeploymentSpecArgs(
+                replicas=1,
+                selector=k8s.meta.v1.LabelSelectorArgs(
+                    match_labels=selector_labels(contract.SPARK_MASTER_SERVICE)
+                ),
+                # Two masters would split the workers between them: stop the old one first.
+                strategy=k8s.apps.v1.DeploymentStrategyArgs(type="Recreate"),
+                template=k8s.core.v1.PodTemplateSpecArgs(
+                    metadata=k8s.meta.v1.ObjectMetaArgs(
+                        labels=scope.labels(contract.SPARK_MASTER_SERVICE, COMPONENT)
+                    ),
+                    spec=pod_spec(
+                        uid=contract.SPARK_UID,
+                        service_account=account.metadata.name,
+                        placement=system_pool(),
+                        containers=[master],
+                        volumes=[conf_volume, TMP.volume()],
+                    ),
+                ),
+            ),
+            opts=scope.opts(self),
+        )
+        # ClusterIP only: the UI is reached with `kubectl port-forward` (docs/workloads.md).
+        self.master_service = k8s.core.v1.Service(
+            f"{name}-master-svc",
+            metadata=scope.metadata(COMPONENT, contract.SPARK_MASTER_SERVICE),
+            spec=k8s.core.v1.ServiceSpecArgs(
+                type="ClusterIP",
+                selector=selector_labels(contract.SPARK_MASTER_SERVICE),
+                ports=[
+                    k8s.core.v1.ServicePortArgs(
+                        name="spark", port=SPARK_MASTER_PORT, target_port="spark", protocol="TCP"
+                    ),
+                    k8s.core.v1.ServicePortArgs(
+                        name="http", port=SPARK_UI_PORT, target_port="http", protocol="TCP"
+                    ),
+                ],
+            ),
+            opts=scope.opts(self),
+        )
+
+    def _workers(
+        self, name: str, args: SparkClusterArgs, conf_volume: k8s.core.v1.VolumeArgs
+    ) -> None:
+        scope = args.scope
+        account = service_account(
+            scope,
+            self,
+            f"{name}-worker-sa",
+            contract.SA_SPARK_WORKER,
+            COMPONENT,
+            args.worker_role_arn,
+        )
+        size = self.worker_size
+        worker = container(
+            name="worker",
+            image=args.image,
+            command=[SPARK_CLASS, "org.apache.spark.deploy.worker.Worker"],
+            args=pulumi.Output.all(args.settings, size).apply(
+                lambda a: [
+                    "--host",
+                    "$(POD_IP)",
+                    "--cores",
+                    str(a[1].offered_cores),
+                    "--memory",
+                    a[1].offered_memory,
+                    "--work-dir",
+                    WORK_DIR.path,
+                    "--webui-port",
+                    str(contract.SPARK_WORKER_UI_PORT),
+                    a[0].spark.master,
+                ]
+            ),
+            env=[
+                pod_ip_env(),
+                *spark_conf_env(),
+                *env(
+                    {
+                        "SPARK_DAEMON_MEMORY": f"{sizing.WORKER_DAEMON_HEAP_MIB}m",
+                        "SPARK_LOCAL_DIRS": LOCAL_DIRS.path,
+                        "SPARK_WORKER_OPTS": WORKER_OPTS,
+                    }
+                ),
+            ],
+            ports=[
+                k8s.core.v1.ContainerPortArgs(
+                    name="http", container_port=contract.SPARK_WORKER_UI_PORT
+                )
+            ],
+            mounts=[spark_conf_mount(), TMP.mount(), WORK_DIR.mount(), LOCAL_DIRS.mount()],
+            resources=size.apply(lambda s: resources(s.pod.millicores, s.pod.memory_mib)),
+            readiness_probe=tcp_probe("http", period_seconds=10),
+            liveness_probe=http_probe("http", period_seconds=20, failure_threshold=3),
+            lifecycle=k8s.core.v1.LifecycleArgs(
+                pre_stop=k8s.core.v1.LifecycleHandlerArgs(
+                    exec_=k8s.core.v1.ExecActionArgs(
+                        command=["/bin/sh", "-c", PRESTOP_DECOMMISSION]
+                    )
+                )
+            ),
+        )
+        self.workers = k8s.apps.v1.Deployment(
+            f"{name}-worker",
+            metadata=scope.metadata(COMPONENT, WORKER_NAME),
+            spec=k8s.apps.v1.DeploymentSpecArgs(
+                replicas=WORKER_REPLICAS,
+                selector=k8s.meta.v1.LabelSelectorArgs(match_labels=selector_labels(WORKER_NAME)),
+                # A worker fills its node: replace one at a time, never surge onto a full node.
+                strategy=k8s.apps.v1.DeploymentStrategyArgs(
+                    type="RollingUpdate",
+                    rolling_update=k8s.apps.v1.RollingUpdateDeploymentArgs(
+                        max_surge=0, max_unavailable=1
+                    ),
+                ),
+                template=k8s.core.v1.PodTemplateSpecArgs(
+                    metadata=k8s.meta.v1.ObjectMetaArgs(
+                        labels=scope.labels(WORKER_NAME, COMPONENT)
+                    ),
+                    spec=pod_spec(
+                        uid=contract.SPARK_UID,
+                        service_account=account.metadata.name,
+                        placement=spark_spot_pool(selector_labels(WORKER_NAME)),
+                        containers=[worker],
+                        volumes=[conf_volume, TMP.volume(), WORK_DIR.volume(), LOCAL_DIRS.volume()],
+                        termination_grace_period_seconds=TERMINATION_GRACE_SECONDS,
+                    ),
+                ),
+            ),
+            opts=scope.opts(self),
+        )
+        # Voluntary disruptions (drains, rebalancing, upgrades) take one worker at a time.
+        self.worker_budget = k8s.policy.v1.PodDisruptionBudget(
+            f"{name}-worker-pdb",
+            metadata=scope.metadata(COMPONENT, WORKER_NAME),
+            spec=k8s.policy.v1.PodDisruptionBudgetSpecArgs(
+                max_unavailable=1,
+                selector=k8s.meta.v1.LabelSelectorArgs(match_labels=selector_labels(WORKER_NAME)),
+                # A crash-looping worker must not block a node drain.
+                unhealthy_pod_eviction_policy="AlwaysAllow",
+            ),
+            opts=scope.opts(self),
+        )
