@@ -213,9 +213,9 @@ def _human_page(d: _Draw) -> str:
     method = "GET"
     if path in ("/login", "/checkout") and rng.random() < 0.4:
         method = "POST"
-    if path.startswith("/search") and rng.random() < 0.002:
+    if rng.random() < 0.003:
         # A client that sends raw UTF-8 instead of percent-encoding: nginx escapes it.
-        path = "/search?q=caf\u00e9 cr\u00e8me"
+        path = "/search?q=caf\u00e9+cr\u00e8me"
     status = d.page_status()
     if method == "POST" and status == 200:
         status = 302  # post/redirect/get
