@@ -120,8 +120,8 @@ def _ascii(text: str) -> bytes:
 
 
 def human_population_size(lines: int) -> int:
-    """Distinct human clients for a run of `lines`: ~1 per 15 requests, within bounds."""
-    return max(500, min(lines // 15, 300_000))
+    """Distinct human clients for a run of `lines`: ~1 per 10 requests, within bounds."""
+    return max(500, min(lines // 10, 300_000))
 
 
 def human_clients(rng: random.Random, n: int) -> SlotTable:

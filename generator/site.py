@@ -319,7 +319,9 @@ def crawler_requests(rng: random.Random, catalog: Catalog, n: int) -> list[str]:
             base = catalog.page_size(path.split("?")[0])
         status = 301 if path.startswith("/product.php") else rng.choices(
             (200, 304, 301, 404, 410, 429, 503), (87.0, 4.0, 2.0, 5.0, 0.5, 0.7, 0.8))[0]
-        size = {200: int(base * rng.uniform(0.98, 1.02)), 304: 0,
+        # Rendered pages vary a little per request; files (images, sitemaps) do not.
+        rendered = not path.startswith(("/images/", "/robots.txt", "/sitemap"))
+        size = {200: int(base * rng.uniform(0.98, 1.02)) if rendered else base, 304: 0,
                 301: nginx_error_page_length(301), 404: 5_840, 410: 5_840,
                 429: nginx_error_page_length(429), 503: nginx_error_page_length(503)}[status]
         proto = "HTTP/1.1" if rng.random() < 0.8 else "HTTP/2.0"
