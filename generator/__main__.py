@@ -65,7 +65,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--seed", type=int, default=defaults.seed)
     parser.add_argument("--files-per-hour", type=int, default=defaults.files_per_hour)
     parser.add_argument("--utc-offset", type=_offset, default=defaults.utc_offset_minutes,
-                        help="the server's UTC offset in its log lines, e.g. +0200")
+                        help="the server's UTC offset: +0200, 330 (minutes), =-09:30")
     parser.add_argument("--host", default=defaults.host, help="server name in file names")
     parser.add_argument("--workers", type=int, default=None,
                         help="processes (default: the CPUs available, cgroup quota included)")

@@ -67,7 +67,9 @@ class Destination:
             scheme = urlsplit(self.original).scheme
             return f"{scheme}://{self.root}/{relative}"
         path = os.path.join(self.root, relative)
-        return Path(path).as_uri() if self.scheme == "file" else path
+        # file://<abs path>, not Path.as_uri(): percent-encoding `=` as %3D would hide the
+        # dt=/hour= partition names, and the project writes its file URIs this way too.
+        return f"file://{path}" if self.scheme == "file" else path
 
 
 def parse_destination(destination: str) -> Destination:
