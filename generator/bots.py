@@ -6,8 +6,13 @@ busiest clients of most sites, which is why the reports have a `bot` segment; a 
 of Googlebot and bingbot addresses carry most of their operator's traffic.
 
 Scanners are the internet's background noise: probes for `.env` and `wp-login.php`,
-TLS handshakes on port 80, Shellshock in the User-Agent. Their UAs are mostly tools
-(`curl`, `python-requests`, `-`), so a UA parser calls them `other`, not `bot`.
+TLS handshakes on port 80, Shellshock in the User-Agent. Their UAs are tools (`curl`,
+`python-requests`), fake browsers or missing (`-`).
+
+`Operator.device` is the class the generator's tests count an operator's lines in:
+`bot` for crawlers and named monitors/scanners, `other` for the load balancer's health
+checks and anonymous scanners (a UA parser's verdict on those varies: the ETL, for one,
+counts HTTP libraries such as curl as bots).
 """
 
 from __future__ import annotations
@@ -45,7 +50,7 @@ class Operator:
     kind: Kind
     device: DeviceClass
     share: float  # of its kind's requests
-    networks: tuple[str, ...]  # CIDRs; an address is drawn from them round-robin
+    networks: tuple[str, ...]  # CIDRs; successive addresses are drawn from them in turn
     addresses: int  # how many distinct addresses of this operator show up
     agents: tuple[tuple[str, float], ...]  # (raw UA as sent, weight); "-" = no header
 
@@ -57,6 +62,8 @@ def _evergreen(template: str, majors: int = 4) -> tuple[tuple[str, float], ...]:
 
 
 OPERATORS: tuple[Operator, ...] = (
+    # The /20 is listed three times: addresses alternate over the list, and three in four
+    # Googlebot addresses are IPv4.
     Operator("Googlebot", "crawler", "bot", 0.34,
              ("66.249.64.0/20", "66.249.64.0/20", "66.249.64.0/20", "2001:4860:4801::/48"), 48,
              (*((ua, 0.6 * w) for ua, w in _evergreen(_GOOGLE_SMARTPHONE)),

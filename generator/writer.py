@@ -213,6 +213,8 @@ def available_cpus() -> int:
 # A worker costs ~0.6 s to start (interpreter, imports, model) before it writes a line:
 # about what it renders in 150k lines. By default, no more workers than that pays for.
 LINES_PER_DEFAULT_WORKER = 200_000
+# Inline runs keep small models cached (a few MB): repeated small runs skip the rebuild.
+KEEP_MODEL_BELOW_LINES = 1_000_000
 
 
 def _worker_count(workers: int | None, lines: int) -> int:
@@ -234,8 +236,12 @@ def generate(
     """Write `spec.lines` nginx lines as gzip files in the raw layout under `destination`.
 
     `workers`: processes; by default the CPUs available, but no more than one per
-    LINES_PER_DEFAULT_WORKER lines. `on_progress` is called with the number of lines of
+    LINES_PER_DEFAULT_WORKER lines. Workers are spawned, so (as with any spawn pool) a
+    script calling this with workers > 1 must guard its top level with
+    `if __name__ == "__main__":`. `on_progress` is called with the number of lines of
     each file as it is finished. Hours that get no lines (tiny runs) produce no file.
+    Raises ConfigError for a bad spec or destination, InputError if a file can't be
+    written.
     """
     started = time.perf_counter()
     if not isinstance(spec, TrafficSpec):
@@ -255,8 +261,9 @@ def generate(
             for index, plan in enumerate(plans):
                 done(index, _write_file(job, plan))
         finally:
-            model_for.cache_clear()  # pools take ~100 MB at 10M lines: do not keep them
             _SINKS.clear()
+            if spec.lines >= KEEP_MODEL_BELOW_LINES:
+                model_for.cache_clear()  # ~100 MB at 10M lines: not worth keeping
     else:
         _run_pool(job, plans, min(count, len(plans)), done)
 
