@@ -193,7 +193,10 @@ def _write_file(job: _Job, plan: FilePlan) -> _Written:
     return _Written(uri, plan.lines, sizes[0], sizes[1])
 
 
-def available_cpus() -> int:
+CGROUP_CPU_MAX = Path("/sys/fs/cgroup/cpu.max")
+
+
+def available_cpus(cpu_max: Path = CGROUP_CPU_MAX) -> int:
     """CPUs this process may use: os.cpu_count(), narrowed by the affinity mask and by a
     cgroup v2 CPU quota. In a pod limited to 500m, os.cpu_count() is the node's count,
     and as many workers would only contend for half a core (and multiply memory)."""
@@ -202,7 +205,7 @@ def available_cpus() -> int:
     except AttributeError:  # macOS
         count = os.cpu_count() or 1
     try:
-        quota, period = Path("/sys/fs/cgroup/cpu.max").read_text().split()
+        quota, period = cpu_max.read_text().split()
         if quota != "max":
             count = min(count, max(1, -(-int(quota) // int(period))))
     except (OSError, ValueError):
