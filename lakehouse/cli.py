@@ -210,6 +210,46 @@ def rebuild_reports(
 
 
 @app.command()
+def maintain(
+    orphan_grace_minutes: Annotated[
+        int,
+        typer.Option(
+            min=0,
+            help="Only files older than this are orphans. Lower it only when no ETL is running.",
+        ),
+    ] = 3 * 24 * 60,
+    snapshot_age_days: Annotated[int, typer.Option(min=0)] = 7,
+    retain_last: Annotated[int, typer.Option(min=1)] = 10,
+    compact: Annotated[bool, typer.Option(help="Rewrite small data files.")] = True,
+    runtime: RuntimeOpt = None,
+    config: ConfigOpt = None,
+    root: RootOpt = DEFAULT_ROOT,
+) -> None:
+    """Expire old snapshots, compact small files, remove orphan files (run it alone)."""
+    from spark.maintenance import maintain as run_maintenance
+    from spark.session import build_session
+
+    settings = _settings(runtime, config, root)
+    with console.status("starting Spark"):
+        spark = build_session(settings)
+    with console.status("maintaining tables"):
+        result = run_maintenance(
+            spark,
+            settings,
+            snapshot_age=timedelta(days=snapshot_age_days),
+            retain_last=retain_last,
+            orphan_grace=timedelta(minutes=orphan_grace_minutes),
+            compact=compact,
+        )
+    console.print(
+        f"compacted {sum(result.rewritten_files.values())} files, "
+        f"expired {sum(result.expired_snapshots.values())} data files of old snapshots, "
+        f"removed {sum(result.orphan_files.values())} orphan files and "
+        f"{result.staging_dirs_removed} stale staging directories"
+    )
+
+
+@app.command()
 def report(
     name: Annotated[
         str,
