@@ -25,7 +25,7 @@ from workloads.objects import (
     service_account,
     system_pool,
 )
-from workloads.spark_cluster import SPARK_CLASS, spark_conf_env, spark_conf_mount
+from workloads.spark_cluster import IMAGE_JARS, SPARK_CLASS, TINI, spark_conf_env, spark_conf_mount
 
 COMPONENT = "spark-history"
 
@@ -61,8 +61,17 @@ class HistoryServer(pulumi.ComponentResource):
         server = container(
             name="history",
             image=args.image,
-            command=[SPARK_CLASS, "org.apache.spark.deploy.history.HistoryServer"],
-            env=[*spark_conf_env(), *env({"SPARK_DAEMON_MEMORY": sizing.SPARK_HISTORY_HEAP})],
+            command=[*TINI, SPARK_CLASS, "org.apache.spark.deploy.history.HistoryServer"],
+            env=[
+                *spark_conf_env(),
+                *env(
+                    {
+                        "SPARK_DAEMON_MEMORY": sizing.SPARK_HISTORY_HEAP,
+                        # S3A (hadoop-aws + AWS SDK) for the event logs on S3.
+                        "SPARK_DAEMON_CLASSPATH": f"{IMAGE_JARS}/*",
+                    }
+                ),
+            ],
             ports=[
                 k8s.core.v1.ContainerPortArgs(
                     name="http", container_port=contract.SPARK_HISTORY_UI_PORT

@@ -30,11 +30,13 @@ from workloads.objects import (
     service_account,
     system_pool,
 )
-from workloads.spark_cluster import spark_conf_env, spark_conf_mount
+from workloads.spark_cluster import TINI, spark_conf_env, spark_conf_mount
 
 ETL_NAME = "etl"
 GENERATOR_NAME = "generator"
-LAKEHOUSE = "lakehouse"  # the CLI, the entry point of the spark and generator images
+LAKEHOUSE = "lakehouse"  # the project's CLI, installed in the Spark image
+# The generator image carries only the generator and its settings model, not the CLI.
+GENERATOR = ["python", "-m", "generator"]
 # A run that has not finished in this time is stuck (a 10M-line run takes minutes): kill
 # it so that the next schedule can start (concurrencyPolicy Forbid waits otherwise).
 ETL_DEADLINE_SECONDS = 45 * 60
@@ -123,7 +125,7 @@ class Jobs(pulumi.ComponentResource):
         driver = container(
             name="driver",
             image=args.spark_image,
-            command=[LAKEHOUSE, "etl", "--config", config_files.SETTINGS_PATH],
+            command=[*TINI, LAKEHOUSE, "etl", "--config", config_files.SETTINGS_PATH],
             env=[
                 pod_ip_env(),
                 # The driver binds and advertises the pod IP; executors connect to it.
@@ -171,13 +173,7 @@ class Jobs(pulumi.ComponentResource):
         generator = container(
             name="generator",
             image=args.generator_image,
-            command=[
-                LAKEHOUSE,
-                "generate",
-                "--config",
-                config_files.SETTINGS_PATH,
-                *args.generator_args,
-            ],
+            command=[*GENERATOR, "--config", config_files.SETTINGS_PATH, *args.generator_args],
             env=env({"HOME": TMP.path}),
             mounts=[_settings_mount(), TMP.mount()],
             resources=resources(sizing.GENERATOR.millicores, sizing.GENERATOR.memory_mib),

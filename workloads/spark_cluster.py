@@ -37,8 +37,16 @@ from workloads.objects import (
 )
 
 COMPONENT = "spark"
+# What spark/Dockerfile provides (tests/workloads/test_dockerfiles.py checks it):
 SPARK_HOME = "/opt/spark"
 SPARK_CLASS = f"{SPARK_HOME}/bin/spark-class"
+# The image's init, kept as PID 1 when a pod sets its own command: it forwards signals
+# (SIGPWR included) to the JVM and reaps orphans (Python workers of finished executors).
+TINI = ["/usr/bin/tini", "--"]
+# The image's jar cache (LAKEHOUSE_JAR_CACHE): Iceberg, hadoop-aws and the AWS SDK, pinned
+# in lakehouse/jars.toml. Drivers add them with spark.jars; daemons need them on their
+# classpath (the History Server reads the event logs from S3).
+IMAGE_JARS = "/opt/lakehouse/jars"
 WORKER_NAME = "spark-worker"
 WORKER_REPLICAS = 3
 WORK_DIR = Scratch("work", "/var/spark/work", "10Gi")  # executors' jars, stdout/stderr
@@ -50,7 +58,8 @@ LOCAL_DIRS = Scratch("local", "/var/spark/local", "30Gi")  # shuffle and spill
 DECOMMISSION_WAIT_SECONDS = 100
 TERMINATION_GRACE_SECONDS = 115
 # Spark's standalone worker decommissions on `spark.worker.decommission.signal` (PWR);
-# spark-class execs the JVM, so it is PID 1. Executors are its children: wait while any runs.
+# PID 1 is tini, which forwards it to the worker JVM. Executors are the worker's child
+# processes: wait while any still runs (it exits once its blocks have migrated).
 # ([C]oarse... keeps grep from matching its own command line.)
 PRESTOP_DECOMMISSION = (
     "kill -s PWR 1 || exit 0; "
@@ -118,7 +127,7 @@ class SparkCluster(pulumi.ComponentResource):
         master = container(
             name="master",
             image=args.image,
-            command=[SPARK_CLASS, "org.apache.spark.deploy.master.Master"],
+            command=[*TINI, SPARK_CLASS, "org.apache.spark.deploy.master.Master"],
             # RPC on the pod IP (the Service targets it). The web UI binds 0.0.0.0 unless
             # SPARK_LOCAL_IP is set, which is why it is not: port-forward reaches 127.0.0.1.
             args=[
@@ -203,7 +212,7 @@ class SparkCluster(pulumi.ComponentResource):
         worker = container(
             name="worker",
             image=args.image,
-            command=[SPARK_CLASS, "org.apache.spark.deploy.worker.Worker"],
+            command=[*TINI, SPARK_CLASS, "org.apache.spark.deploy.worker.Worker"],
             args=pulumi.Output.all(args.settings, size).apply(
                 lambda a: [
                     "--host",

@@ -51,9 +51,7 @@ def aws_settings(**overrides: Any) -> Settings:
     )
 
 
-def workloads_program(
-    settings: Settings | None = None, **arg_overrides: Any
-) -> Callable[[], None]:
+def workloads_program(settings: Settings | None = None, **arg_overrides: Any) -> Callable[[], None]:
     """A program declaring a provider and `Workloads` the way infra/__main__.py does."""
 
     def program() -> None:
