@@ -1,7 +1,10 @@
-"""The S3 endpoint: S3Proxy 3.3.0 with the filesystem provider, data under the data dir.
+"""The S3 endpoint: S3Proxy 4.1.0, `filesystem-nio2` provider, data under the data dir.
 
 S3Proxy (not moto) because its objects survive a restart (DESIGN.md). Its Jetty binds
-exactly the host of `s3proxy.endpoint`, so loopback is a setting here.
+exactly the host of `s3proxy.endpoint`, so loopback is a setting here. 4.1.0 rather than
+3.3.0: 3.3.0 answers 500 when S3A deletes a directory marker whose directory still holds
+other markers, which fails every Spark job commit on s3a:// (the `_temporary` clean-up).
+`filesystem-nio2` keeps object metadata in extended attributes (ext4/xfs/btrfs have them).
 """
 
 from __future__ import annotations
@@ -44,7 +47,7 @@ class S3Proxy(ManagedService):
             "s3proxy.authorization": "aws-v2-or-v4",
             "s3proxy.identity": s.s3_access_key,
             "s3proxy.credential": s.s3_secret_key,
-            "jclouds.provider": "filesystem",
+            "jclouds.provider": "filesystem-nio2",
             "jclouds.identity": "local",
             "jclouds.credential": "local",
             "jclouds.filesystem.basedir": str(self.blob_root),
