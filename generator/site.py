@@ -106,21 +106,25 @@ class Catalog:
     """The site's resources, with stable sizes, drawn once from the seed."""
 
     def __init__(self, rng: random.Random, products: int = 4000) -> None:
-        self.products = [rng.randrange(10_000, 99_999) for _ in range(products)]
+        self.products = rng.sample(range(10_000, 100_000), products)
         self.blog = [
             "-".join(rng.sample(_WORDS, rng.randint(3, 6))) for _ in range(240)
         ]
         build = f"{rng.getrandbits(32):08x}"
+        vendor, runtime = build[::-1], build[2:] + build[:2]
+        # (path, bytes sent): bundles are served gzip-compressed, images as they are.
         self.assets: list[tuple[str, int]] = [
-            (f"/static/css/app.{build}.css", 31_877), (f"/static/css/vendor.{build[::-1]}.css",
-                                                      12_410),
-            (f"/static/js/main.{build}.js", 187_322), (f"/static/js/vendor.{build[::-1]}.js",
-                                                     261_448),
-            (f"/static/js/runtime.{build[2:]}{build[:2]}.js", 2_913),
-            ("/static/fonts/inter-var.woff2", 48_256), ("/static/fonts/inter-italic.woff2",
-                                                        51_120),
-            ("/static/img/logo.svg", 4_211), ("/static/img/hero-autumn.webp", 142_877),
-            ("/static/img/sprite.svg", 18_004), ("/favicon.ico", 15_086),
+            (f"/static/css/app.{build}.css", 31_877),
+            (f"/static/css/vendor.{vendor}.css", 12_410),
+            (f"/static/js/main.{build}.js", 187_322),
+            (f"/static/js/vendor.{vendor}.js", 261_448),
+            (f"/static/js/runtime.{runtime}.js", 2_913),
+            ("/static/fonts/inter-var.woff2", 48_256),
+            ("/static/fonts/inter-italic.woff2", 51_120),
+            ("/static/img/logo.svg", 4_211),
+            ("/static/img/hero-autumn.webp", 142_877),
+            ("/static/img/sprite.svg", 18_004),
+            ("/favicon.ico", 15_086),
         ]
 
     def product_page(self, i: int) -> str:
