@@ -68,7 +68,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="the server's UTC offset: +0200, 330 (minutes), =-09:30")
     parser.add_argument("--host", default=defaults.host, help="server name in file names")
     parser.add_argument("--workers", type=int, default=None,
-                        help="processes (default: the CPUs available, cgroup quota included)")
+                        help="processes (default: the CPUs available, cgroup quota "
+                             "included, at most one per 200k lines)")
     parser.add_argument("--config", type=Path, help="lakehouse settings TOML file")
     parser.add_argument("--s3-endpoint", help="S3-compatible endpoint URL (default: AWS)")
     parser.add_argument("--s3-region", default=None)
