@@ -27,6 +27,7 @@ import time
 import zlib
 from collections.abc import Callable
 from concurrent.futures import FIRST_EXCEPTION, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
@@ -35,7 +36,7 @@ from urllib.parse import unquote, urlsplit
 from generator.model import model_for
 from generator.render import render
 from generator.traffic import FilePlan, TrafficSpec, plan_files
-from lakehouse.errors import ConfigError, InputError
+from lakehouse.errors import ConfigError, EnvironmentProblem, InputError
 
 if TYPE_CHECKING:  # pydantic costs ~0.5 s to import; workers writing locally never need it
     from lakehouse.settings import S3Settings
@@ -293,6 +294,11 @@ def _run_pool(job: _Job, plans: list[FilePlan], workers: int,
                 finished, _ = wait(pending, return_when=FIRST_EXCEPTION)
                 for future in finished:
                     done(pending.pop(future), future.result())
+        except BrokenProcessPool:
+            pool.shutdown(wait=True, cancel_futures=True)
+            raise EnvironmentProblem(
+                f"generator: a worker process died (out of memory?); {workers} workers "
+                "were running: retry with fewer") from None
         except BaseException:
             pool.shutdown(wait=True, cancel_futures=True)
             raise

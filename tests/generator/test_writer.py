@@ -88,3 +88,12 @@ def test_default_workers_scale_with_volume(monkeypatch: pytest.MonkeyPatch) -> N
     assert writer._worker_count(None, 450_000) == 2
     assert writer._worker_count(None, 50_000_000) == 8
     assert writer._worker_count(3, 10) == 3  # an explicit count is honoured
+
+
+def test_a_worker_failure_surfaces_as_the_same_error(tmp_path: Path) -> None:
+    from lakehouse.errors import InputError
+
+    blocker = tmp_path / "not-a-directory"
+    blocker.write_text("")
+    with pytest.raises(InputError, match="cannot write"):
+        generate(SPEC, str(blocker / "out"), workers=2)
