@@ -7,6 +7,7 @@ workload; ECR repositories with the images built from this repository; and, on t
 Kubernetes workloads (`workloads.stack`). Usage and configuration: docs/aws.md.
 """
 
+import importlib
 import sys
 from dataclasses import fields
 from pathlib import Path
@@ -121,7 +122,7 @@ settings = aws_settings(
 def deploy_workloads() -> None:
     """Hive Metastore, Spark and the jobs, declared by `workloads.stack` (if present)."""
     try:
-        import workloads.stack as workloads_stack
+        workloads_stack = importlib.import_module("workloads.stack")
     except ModuleNotFoundError as exc:
         if exc.name != "workloads.stack":
             raise  # the module exists but is broken: fail loudly, never skip silently

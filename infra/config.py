@@ -71,6 +71,15 @@ class StackConfig:
 
 def load_config() -> StackConfig:
     """Read and validate the current stack's configuration."""
+    try:
+        config = _read()
+    except (pulumi.ConfigMissingError, pulumi.ConfigTypeError) as exc:
+        raise StackConfigError(str(exc)) from None
+    _check(config)
+    return config
+
+
+def _read() -> StackConfig:
     cfg = pulumi.Config()
     cfg_aws = pulumi.Config("aws")
 
@@ -89,7 +98,7 @@ def load_config() -> StackConfig:
         _check_node_group(prefix, group)
         return group
 
-    config = StackConfig(
+    return StackConfig(
         project=pulumi.get_project(),
         stack=pulumi.get_stack(),
         region=cfg_aws.require("region"),
@@ -115,8 +124,6 @@ def load_config() -> StackConfig:
         raw_log_retention_days=cfg.require_int("rawLogRetentionDays"),
         noncurrent_version_retention_days=cfg.require_int("noncurrentVersionRetentionDays"),
     )
-    _check(config)
-    return config
 
 
 def _check_node_group(prefix: str, group: NodeGroupConfig) -> None:

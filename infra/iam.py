@@ -46,6 +46,8 @@ WORKLOAD_ACCESS: dict[str, dict[str, Access]] = {
     contract.SA_ETL: SPARK_ACCESS,
     # The metastore creates and drops namespace directories under the warehouse.
     contract.SA_METASTORE: {"warehouse": Access.READ_WRITE},
+    # The History Server only reads the event logs the drivers write to processed/.
+    contract.SA_SPARK_HISTORY: {"processed": Access.READ},
 }
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 import runpy
+import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -92,8 +93,10 @@ def configure(stack: str, overrides: dict[str, Any] | None = None) -> None:
     pulumi.runtime.set_all_config(
         {k: _as_config_string(v) for k, v in values.items()}, secret_keys=[secret]
     )
-    # A fresh root Stack per run: set_mocks creates one only when none is installed.
+    # A fresh root Stack per run (set_mocks creates one only when none is installed), and no
+    # output tasks left over from an earlier run (set_mocks does not reset them).
     settings.ROOT.set(None)
+    settings.SETTINGS.outputs.clear()
     mocks = LakehouseMocks()
     pulumi_mocks.set_mocks(
         mocks,
@@ -139,7 +142,9 @@ class Deployment:
         return next(r for r in self.resources if r.urn == urn)
 
     def by_id(self, id_: str) -> Registered:
-        return next(r for r in self.resources if r.custom and r.id == id_)
+        found = [r for r in self.resources if r.custom and r.id == id_]
+        assert len(found) == 1, f"expected one resource with id {id_!r}, found {len(found)}"
+        return found[0]
 
     def children(self, parent: Registered, type_: str | None = None) -> list[Registered]:
         return [r for r in self.resources if r.parent == parent.urn and type_ in (None, r.type)]
@@ -193,8 +198,9 @@ _OUTPUTS: dict[str, Callable[[str, dict[str, Any]], dict[str, Any]]] = {
     "aws:rds/instance:Instance": _rds,
     "aws:iam/role:Role": lambda n, _: {"arn": f"arn:aws:iam::{ACCOUNT}:role/{n}", "name": n},
     "aws:kms/key:Key": lambda n, _: {"arn": f"arn:aws:kms:{REGION}:{ACCOUNT}:key/{n}"},
-    "aws:rds/subnetGroup:SubnetGroup": lambda n, _: {"name": n},
-    "aws:rds/parameterGroup:ParameterGroup": lambda n, _: {"name": n},
+    # As in AWS, these are identified by their name.
+    "aws:rds/subnetGroup:SubnetGroup": lambda n, _: {"__id": n, "name": n},
+    "aws:rds/parameterGroup:ParameterGroup": lambda n, _: {"__id": n, "name": n},
     "aws:ec2/eip:Eip": lambda n, _: {"allocationId": f"eipalloc-{n}"},
     "aws:ec2/launchTemplate:LaunchTemplate": lambda n, _: {"latestVersion": 1},
     "docker-build:index:Image": lambda n, _: {
@@ -273,9 +279,24 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
 
 
 def run_program(
-    stack: str, overrides: dict[str, Any] | None = None, before: Callable[[], None] | None = None
+    stack: str, overrides: dict[str, Any] | None = None, *, workloads: bool = True
 ) -> Deployment:
-    """Execute infra/__main__.py for `stack` under mocks and return what it registered."""
+    """Execute infra/__main__.py for `stack` under mocks and return what it registered.
+
+    workloads=False runs it as if workloads/stack.py did not exist (faster, for tests
+    about the AWS side only).
+    """
+    if not workloads:
+        saved = sys.modules.get("workloads.stack")
+        sys.modules["workloads.stack"] = None  # type: ignore[assignment]
+        try:
+            return run_program(stack, overrides)
+        finally:
+            if saved is None:
+                del sys.modules["workloads.stack"]
+            else:
+                sys.modules["workloads.stack"] = saved
+
     configure(stack, overrides)
     monitor = settings.get_monitor()
     assert isinstance(monitor, RecordingMonitor)
@@ -283,8 +304,6 @@ def run_program(
     secret_exports: set[str] = set()
 
     async def program() -> None:
-        if before:
-            before()
         runpy.run_path(str(MAIN), run_name="__main__")
         root = settings.get_root_resource()
         assert root is not None

@@ -99,7 +99,7 @@ def test_spark_instance_types_come_from_config(dev: Deployment, prod: Deployment
 
 
 def test_spark_instance_type_defaults_to_the_seeds_t3_medium():
-    d = run_program("dev", overrides={"sparkInstanceTypes": None})
+    d = run_program("dev", overrides={"sparkInstanceTypes": None}, workloads=False)
     assert node_group(d, "spark").inputs["instanceTypes"] == ["t3.medium"]
 
 
@@ -153,7 +153,7 @@ def test_kubernetes_provider_uses_the_cluster_kubeconfig_as_a_secret(deployment:
 
 def test_admin_principals_get_cluster_admin_through_access_entries():
     admin = "arn:aws:iam::123456789012:role/platform-admin"
-    d = run_program("dev", overrides={"adminPrincipalArns": [admin]})
+    d = run_program("dev", overrides={"adminPrincipalArns": [admin]}, workloads=False)
     entries = d.one(CLUSTER).inputs["accessEntries"]
     assert entries == {
         "admin-0": {

@@ -29,6 +29,7 @@ EXPECTED_ACCESS = {
         "warehouse": READ | WRITE | DELETE,
     },
     contract.SA_METASTORE: {"warehouse": READ | WRITE | DELETE},
+    contract.SA_SPARK_HISTORY: {"processed": READ},
 }
 
 
