@@ -11,7 +11,8 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_kubernetes as k8s
 
-from workloads import contract, sizing
+from lakehouse.settings import Settings
+from workloads import contract, event_logs, sizing
 from workloads.objects import (
     TMP,
     Scope,
@@ -33,6 +34,7 @@ COMPONENT = "spark-history"
 @dataclass
 class HistoryServerArgs:
     scope: Scope
+    settings: pulumi.Output[Settings]
     image: pulumi.Input[str]
     spark_config_map: pulumi.Input[str]
     # Its own read-only role; None means "run as the ETL's service account", whose role
@@ -99,6 +101,9 @@ class HistoryServer(pulumi.ComponentResource):
                         uid=contract.SPARK_UID,
                         service_account=self.service_account_name,
                         placement=system_pool(),
+                        # Until the first ETL run creates it, the log directory is missing
+                        # and the server would exit; wait instead of crash-looping.
+                        init_containers=[event_logs.wait_for_directory(args.image, args.settings)],
                         containers=[server],
                         volumes=[config_volume("spark-conf", args.spark_config_map), TMP.volume()],
                     ),

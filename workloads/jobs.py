@@ -16,7 +16,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from lakehouse.settings import Settings
-from workloads import config_files, contract, sizing
+from workloads import config_files, contract, event_logs, sizing
 from workloads.objects import (
     TMP,
     Scope,
@@ -150,6 +150,7 @@ class Jobs(pulumi.ComponentResource):
                 uid=contract.SPARK_UID,
                 service_account=self.etl_service_account.metadata.name,
                 placement=system_pool(),
+                init_containers=[event_logs.create_directory(args.spark_image, args.settings)],
                 containers=[driver],
                 volumes=[
                     config_volume("settings", args.settings_config_map),

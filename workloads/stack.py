@@ -161,6 +161,7 @@ class Workloads(pulumi.ComponentResource):
             f"{name}-history",
             HistoryServerArgs(
                 scope=scope,
+                settings=settings,
                 image=args.images["spark"],
                 spark_config_map=self.spark_config_map.metadata.name,
                 role_arn=history_role,

@@ -43,7 +43,8 @@ def test_every_container_drops_all_privileges(deployment: Deployment) -> None:
             assert context["readOnlyRootFilesystem"] is True, where
             assert context["runAsNonRoot"] is True, where
             checked += 1
-    assert checked == 7  # 6 pods, the metastore with its init container
+    # 6 pods; init containers: schema (metastore), event-log directory (ETL, History Server)
+    assert checked == 9
 
 
 def test_every_writable_path_is_an_empty_dir_and_tmp_is_one(deployment: Deployment) -> None:
