@@ -6,6 +6,8 @@ capabilities or skip seccomp: a hardening slip fails at `pulumi up`, not in an a
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import pulumi
 import pulumi_kubernetes as k8s
 
@@ -20,7 +22,10 @@ def namespace(
     environment: str,
     provider: k8s.Provider | None,
     parent: pulumi.Resource,
+    depends_on: pulumi.Input[Sequence[pulumi.Input[pulumi.Resource]]] | None = None,
 ) -> k8s.core.v1.Namespace:
+    """The namespace waits for `depends_on` (e.g. the node groups and CoreDNS); every other
+    object is in it, so all wait too, and `pulumi destroy` deletes them before those."""
     pod_security = {
         f"pod-security.kubernetes.io/{mode}": POD_SECURITY_LEVEL
         for mode in ("enforce", "audit", "warn")
@@ -36,5 +41,5 @@ def namespace(
                 "lakehouse.io/environment": environment,
             },
         ),
-        opts=pulumi.ResourceOptions(parent=parent, provider=provider),
+        opts=pulumi.ResourceOptions(parent=parent, provider=provider, depends_on=depends_on),
     )

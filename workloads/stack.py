@@ -90,7 +90,11 @@ class Workloads(pulumi.ComponentResource):
         super().__init__("lakehouse:workloads:Workloads", name, None, opts)
         check_args(args)
         settings = pulumi.Output.from_input(args.settings).apply(config_files.check_settings)
-        self.namespace = namespace(f"{name}-ns", args.environment, args.provider, self)
+        # Children do not inherit a component's depends_on (no such edge reaches the engine):
+        # hand it to the namespace, which every other object depends on.
+        self.namespace = namespace(
+            f"{name}-ns", args.environment, args.provider, self, opts.depends_on if opts else None
+        )
         scope = Scope(self.namespace.metadata.name, args.provider, args.environment)
         child = pulumi.ResourceOptions(parent=self, provider=args.provider)
 

@@ -51,7 +51,11 @@ def aws_settings(**overrides: Any) -> Settings:
     )
 
 
-def workloads_program(settings: Settings | None = None, **arg_overrides: Any) -> Callable[[], None]:
+def workloads_program(
+    settings: Settings | None = None,
+    opts: pulumi.ResourceOptions | None = None,
+    **arg_overrides: Any,
+) -> Callable[[], None]:
     """A program declaring a provider and `Workloads` the way infra/__main__.py does."""
 
     def program() -> None:
@@ -72,7 +76,7 @@ def workloads_program(settings: Settings | None = None, **arg_overrides: Any) ->
                 password=pulumi.Output.secret(DB_PASSWORD),
             ),
         )
-        Workloads("lakehouse", replace(args, **arg_overrides))
+        Workloads("lakehouse", replace(args, **arg_overrides), opts)
 
     return program
 

@@ -41,6 +41,7 @@ class Registered:
     inputs: dict[str, Any]
     outputs: dict[str, Any]
     secret_fields: frozenset[str]  # top-level input keys that arrived as secrets
+    dependencies: tuple[str, ...]
 
     @property
     def kind(self) -> str:
@@ -162,6 +163,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
                 inputs=inputs,
                 outputs=outputs,
                 secret_fields=frozenset(secrets),
+                dependencies=tuple(request.dependencies),
             )
         )
         obj = _sync_await(rpc.serialize_properties(outputs, {}))

@@ -6,10 +6,12 @@ from __future__ import annotations
 from collections import defaultdict
 
 import kubernetes_validate
+import pulumi
+import pulumi_kubernetes as k8s
 import pytest
 
-from tests.workloads.conftest import PROVIDER_NAME
-from tests.workloads.harness import Deployment
+from tests.workloads.conftest import PROVIDER_NAME, workloads_program
+from tests.workloads.harness import Deployment, deploy
 from workloads import contract
 
 KUBERNETES_VERSION = "1.31"
@@ -112,3 +114,19 @@ def test_no_service_is_reachable_from_outside_the_cluster(deployment: Deployment
     # UIs are reached by `kubectl port-forward`; no load balancer, no node port.
     types = {s.k8s_name: s.manifest()["spec"]["type"] for s in deployment.of_kind("Service")}
     assert set(types.values()) == {"ClusterIP"}
+
+
+def test_everything_waits_for_what_the_component_depends_on() -> None:
+    # infra/__main__.py makes Workloads depend on the node groups and CoreDNS; the
+    # namespace carries that edge, and every other object is in the namespace.
+    def program() -> None:
+        nodes_ready = k8s.core.v1.ConfigMap("nodes-ready", data={"stand-in": "node groups"})
+        workloads_program(opts=pulumi.ResourceOptions(depends_on=[nodes_ready]))()
+
+    deployment = deploy(program)
+    nodes = next(r for r in deployment.resources if r.name == "nodes-ready")
+    namespace = deployment.named("Namespace", contract.NAMESPACE)
+    assert nodes.urn in namespace.dependencies
+    for obj in deployment.kubernetes_objects():
+        if obj.kind != "Namespace" and obj is not nodes:
+            assert namespace.urn in obj.dependencies, f"{obj.kind}/{obj.k8s_name}"
