@@ -5,6 +5,7 @@ The ETL driver runs in client mode inside its job pod on the system group, never
 losing a worker costs some tasks, losing the driver costs the run. Executors (on the
 workers) connect back to the driver at its pod IP, which Spark advertises because
 SPARK_LOCAL_IP is set from the downward API (the settings leave spark.driver.host unset).
+An init container first makes sure the event-log directory exists (workloads/event_logs.py).
 """
 
 from __future__ import annotations

@@ -29,8 +29,8 @@ class Scope:
     provider: k8s.Provider | None
     environment: str
 
-    def opts(self, parent: pulumi.Resource, **extra: object) -> pulumi.ResourceOptions:
-        return pulumi.ResourceOptions(parent=parent, provider=self.provider, **extra)  # type: ignore[arg-type]
+    def opts(self, parent: pulumi.Resource) -> pulumi.ResourceOptions:
+        return pulumi.ResourceOptions(parent=parent, provider=self.provider)
 
     def labels(self, name: str, component: str) -> dict[str, str]:
         return {
