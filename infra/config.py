@@ -14,6 +14,8 @@ from dataclasses import dataclass
 
 import pulumi
 
+from workloads.sizing import NODE_TYPES
+
 # RDS rejects these characters in a master password.
 _FORBIDDEN_PASSWORD_CHARS = frozenset('/@" ')
 _MIN_PASSWORD_LENGTH = 16
@@ -134,13 +136,20 @@ def _check_node_group(prefix: str, group: NodeGroupConfig) -> None:
             f"config '{prefix}MinNodes'/'{prefix}MaxNodes' must satisfy 1 <= min <= max "
             f"(got {group.min_nodes}..{group.max_nodes})"
         )
-    # The autoscaler treats a node group as identical nodes and executors are sized from the
-    # first type, so several families are fine (more spot pools) but not several sizes.
-    sizes = {t.split(".", 1)[-1] for t in group.instance_types}
-    if len(sizes) > 1:
+    # The autoscaler treats a node group as identical nodes and Spark workers are sized from
+    # the first type, so several types are welcome (more spot pools) but only if they have
+    # the same vCPUs and memory. Specs come from the table the workloads size pods with.
+    unknown = [t for t in group.instance_types if t not in NODE_TYPES]
+    if unknown:
         raise StackConfigError(
-            f"config '{prefix}InstanceTypes' must all be the same size (e.g. t3.medium, "
-            f"t3a.medium); got {', '.join(group.instance_types)}"
+            f"config '{prefix}InstanceTypes': {', '.join(unknown)} not in workloads/sizing.py "
+            "NODE_TYPES; add its vCPUs, memory and max pods there"
+        )
+    shapes = {(NODE_TYPES[t].vcpus, NODE_TYPES[t].memory_mib) for t in group.instance_types}
+    if len(shapes) > 1:
+        raise StackConfigError(
+            f"config '{prefix}InstanceTypes' must all have the same vCPUs and memory "
+            f"(e.g. t3.medium, t3a.medium); got {', '.join(group.instance_types)}"
         )
 
 

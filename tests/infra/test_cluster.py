@@ -90,17 +90,9 @@ def test_spark_group_scales_from_three_to_six_nodes(deployment: Deployment):
 
 
 def test_spark_instance_types_come_from_config(dev: Deployment, prod: Deployment):
-    assert node_group(dev, "spark").inputs["instanceTypes"] == ["t3.medium", "t3a.medium"]
-    assert node_group(prod, "spark").inputs["instanceTypes"] == [
-        "t3.medium",
-        "t3a.medium",
-        "t2.medium",
-    ]
-
-
-def test_spark_instance_type_defaults_to_the_seeds_t3_medium():
-    d = run_program("dev", overrides={"sparkInstanceTypes": None}, workloads=False)
-    assert node_group(d, "spark").inputs["instanceTypes"] == ["t3.medium"]
+    # dev keeps the seed's default; prod adds a second family for more spot capacity.
+    assert node_group(dev, "spark").inputs["instanceTypes"] == ["t3.medium"]
+    assert node_group(prod, "spark").inputs["instanceTypes"] == ["t3.medium", "t3a.medium"]
 
 
 def test_node_groups_run_amazon_linux_2023_x86(deployment: Deployment):

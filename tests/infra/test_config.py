@@ -70,10 +70,17 @@ def test_defaults_are_the_documented_architecture():
     assert cfg.protect_data is True  # a new stack keeps its data unless it opts out
 
 
+def test_several_families_of_one_shape_are_accepted():
+    cfg = load("dev", sparkInstanceTypes=["t3.large", "m5.large", "m6i.large"])
+    assert cfg.spark_nodes.instance_types == ("t3.large", "m5.large", "m6i.large")
+
+
 @pytest.mark.parametrize(
     ("overrides", "names"),
     [
         ({"sparkInstanceTypes": ["t3.medium", "t3.large"]}, "sparkInstanceTypes"),
+        ({"sparkInstanceTypes": ["t3.medium", "x9.medium"]}, "sparkInstanceTypes"),
+        ({"systemInstanceTypes": ["t3.large", "t3.medium"]}, "systemInstanceTypes"),
         ({"sparkInstanceTypes": []}, "sparkInstanceTypes"),
         ({"sparkMinNodes": 7}, "sparkMinNodes"),
         ({"systemMinNodes": 0}, "systemMinNodes"),
