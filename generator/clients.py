@@ -48,6 +48,7 @@ _IPV6_PREFIX_WEIGHTS = tuple(accumulate(w for _, w in _IPV6_ISP_PREFIXES))
 _IPV6_SHARE = {"mobile": 0.38, "tablet": 0.3, "desktop": 0.18}
 
 # Logins (HTTP basic auth on the staff area) are rare: a few staff and API clients.
+LOGIN_SHARE = 0.004
 _USERS = ("alice", "bob", "carol", "dave", "editor", "deploy", "api-client", "j.smith",
           "m.garcia", "ops", "reporting", "admin")
 
@@ -132,17 +133,29 @@ def human_clients(rng: random.Random, n: int) -> SlotTable:
     v6 = iter(public_ipv6(rng, sum(on_v6)))
     v4 = iter(public_ipv4(rng, n - sum(on_v6)))
     addresses = [next(v6) if six else next(v4) for six in on_v6]
-    users: list[str | None] = [None] * n
-    for rank in rng.sample(range(min(n, 5000)), k=max(1, n // 250)):
-        users[rank] = rng.choice(_USERS)
+    counts = zipf_slot_counts(n)
+    users = _logins(rng, counts)
     heads = [_ascii(nginx_format.head_part(a, u)) for a, u in zip(addresses, users, strict=True)]
     # One shared object per distinct UA: fewer objects, fewer cache misses when rendering.
     parts = {a.ua: _ascii(nginx_format.agent_part(a.ua)) for a in pool}
     agent_parts = [parts[a.ua] for a in agents]
-    counts = zipf_slot_counts(n)
     table = _table(heads, agent_parts, counts)
     _share_busy_addresses(rng, table, counts, [parts[a.ua] for a in pool], cum)
     return table
+
+
+def _logins(rng: random.Random, counts: Sequence[int]) -> list[str | None]:
+    """Usernames for a few clients (not the busiest), together ~LOGIN_SHARE of requests."""
+    users: list[str | None] = [None] * len(counts)
+    budget = LOGIN_SHARE * sum(counts)
+    ranks = list(range(min(20, len(counts) - 1), len(counts)))
+    rng.shuffle(ranks)
+    for rank in ranks:
+        if budget <= 0:
+            break
+        users[rank] = rng.choice(_USERS)
+        budget -= counts[rank]
+    return users
 
 
 def _share_busy_addresses(rng: random.Random, table: SlotTable, counts: Sequence[int],
