@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.abc
+import importlib.util
 import sys
 import types
 from collections.abc import Iterator
@@ -191,3 +192,23 @@ def test_a_broken_workloads_stack_fails_the_program_instead_of_being_skipped():
         mp.setattr(sys, "meta_path", [_BrokenWorkloads(), *sys.meta_path])
         with pytest.raises(ModuleNotFoundError, match="kubernetes_thing"):
             run_program("dev")
+
+
+@pytest.mark.skipif(
+    importlib.util.find_spec("workloads.stack") is None, reason="workloads/stack.py not present"
+)
+def test_the_real_workloads_component_is_deployed_after_the_nodes(deployment: Deployment):
+    component = deployment.one("lakehouse:workloads:Workloads")
+    provider = deployment.one("pulumi:providers:kubernetes")
+    assert component.providers["kubernetes"].startswith(provider.urn)
+    system = deployment.one("eks:index:ManagedNodeGroup", "eks-system")
+    assert system.urn in component.dependencies
+
+
+def test_every_kubernetes_object_goes_to_this_stacks_cluster(deployment: Deployment):
+    # The default provider would use whatever cluster the ambient kubeconfig points at, and
+    # `pulumi destroy` could not order those objects before the cluster.
+    provider = deployment.one("pulumi:providers:kubernetes")
+    objects = [r for r in deployment.resources if r.custom and r.type.startswith("kubernetes:")]
+    assert objects
+    assert [o.name for o in objects if not o.provider.startswith(provider.urn)] == []
