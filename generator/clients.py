@@ -5,10 +5,11 @@ appears in as many slots as its share of requests. Drawing a uniform slot is the
 C-level list lookup per line (see generator.render), and the client's address and its
 User-Agent come from the same slot, so they stay consistent.
 
-Human clients follow a Zipf-Mandelbrot law, weight ~ 1/(rank + 10): the rarest client
-gets one slot and the busiest a few thousand, so the top 1% of addresses carry about
-half of the human requests while most addresses are seen once or twice. Some of the
-busiest addresses are NATs (offices, mobile carriers' CGNAT) and show many UAs.
+Human clients (about one per 10 requests) follow a Zipf-Mandelbrot law, weight ~
+1/(rank + 10): the rarest client gets one slot and the busiest thousands, so the top 1%
+of addresses carry a third (100k lines) to a half (1M lines) of the human requests,
+while half of all addresses are seen once or twice. Some of the busiest addresses are
+NATs (offices, mobile carriers' CGNAT) and show many UAs.
 """
 
 from __future__ import annotations
