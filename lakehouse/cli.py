@@ -156,6 +156,8 @@ def _run_etl(settings: Settings, source: str | None) -> None:
 
     with console.status("starting Spark") as status:
         result = run_etl(settings, source_uri=source, progress=lambda s: status.update(s))
+    for uri, cause in result.skipped_files.items():
+        err.print(f"[yellow]skipped unreadable file[/] {uri}: {cause} (retried next run)")
     if result.outcome == "nothing-to-do":
         console.print("no new input files: nothing to do (already ingested files are skipped)")
         return

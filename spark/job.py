@@ -13,6 +13,7 @@ Staged Parquet lives in the processed location, one directory per run, removed a
 from __future__ import annotations
 
 import contextlib
+import re
 import time
 import uuid
 from collections.abc import Callable
@@ -25,7 +26,13 @@ from pyspark.sql import functions as F
 
 from lakehouse.settings import Settings
 from spark import enrich, reports, tables
-from spark.commits import added_records, current_snapshot, merge_new_rows, remove_path
+from spark.commits import (
+    MAX_ATTEMPTS,
+    added_records,
+    current_snapshot,
+    merge_new_rows,
+    remove_path,
+)
 from spark.inputs import InputFile, list_input_files, read_raw
 from spark.parse import ACCESS_FIELDS, parse_lines
 
@@ -56,6 +63,8 @@ class EtlResult:
     rejected: int = 0
     days: list[date] = field(default_factory=list)
     rows_written: dict[str, int] = field(default_factory=dict)
+    # Unreadable files (e.g. truncated gzip): skipped, not in the ledger, retried next run.
+    skipped_files: dict[str, str] = field(default_factory=dict)
     stage_seconds: dict[str, float] = field(default_factory=dict)
 
     @property
@@ -108,6 +117,49 @@ def enrich_accepted(accepted: DataFrame, devices: DataFrame) -> DataFrame:
     )
 
 
+_FAILED_READ = re.compile(
+    r"FAILED_READ_FILE[^\]]*\] Encountered error while reading file (\S+?)\.?\s"
+)
+
+
+def _same_file(uri: str) -> str:
+    # Hadoop lists `file:/x`, Spark's errors say `file:///x`.
+    return re.sub(r"^file:/+", "file:/", uri)
+
+
+def unreadable_file(exc: Exception, files: list[InputFile]) -> InputFile | None:
+    """The input file a Spark read error names, if it is one of `files`."""
+    match = _FAILED_READ.search(str(exc))
+    if not match:
+        return None
+    named = _same_file(match.group(1))
+    return next((f for f in files if _same_file(f.uri) == named), None)
+
+
+def stage_readable(
+    spark: SparkSession, settings: Settings, batch: list[InputFile], result: EtlResult, uri: str
+) -> list[InputFile]:
+    """Write the staging Parquet for `batch`, dropping files Spark cannot read.
+
+    A corrupt file must not stop the others: it is reported, left out of the ledger (so the
+    next run tries it again) and the stage is re-run without it.
+    """
+    files = list(batch)
+    while files:
+        try:
+            staged = stage_batch(read_raw(spark, files), settings, result.started_at)
+            staged.write.mode("overwrite").parquet(uri)
+            return files
+        except Exception as exc:
+            bad = unreadable_file(exc, files)
+            if bad is None:
+                raise
+            cause = str(exc).split("Caused by: ", 1)[-1].splitlines()[0][:300]
+            result.skipped_files[bad.uri] = cause
+            files.remove(bad)
+    return files
+
+
 def file_stats(staged: DataFrame) -> dict[str, FileStats]:
     """Per source file: lines and accepted lines; checks line numbers run 1..lines."""
     stats = staged.groupBy("source_file").agg(
@@ -137,24 +189,45 @@ def pending_files(spark: SparkSession, settings: Settings, source_uri: str) -> l
 def write_reports(
     spark: SparkSession, settings: Settings, days: list[date] | None
 ) -> dict[str, int]:
-    """Recompute the four report tables for the ISO weeks containing `days` (None: all)."""
-    logs = spark.table(settings.table(tables.ACCESS_LOGS))
-    if days is not None:
-        weeks = sorted({d - timedelta(days=d.weekday()) for d in days})
-        if not weeks:
+    """Recompute the four report tables for the ISO weeks containing `days` (None: all).
+
+    Reports are computed from one snapshot of access_logs. If another run committed rows in
+    the meantime, they are computed again, so the last writer always wrote from the latest
+    rows (two overlapping runs cannot leave a stale report behind).
+    """
+    access_logs = settings.table(tables.ACCESS_LOGS)
+    for _ in range(MAX_ATTEMPTS):
+        snapshot = current_snapshot(spark, access_logs)
+        if snapshot is None:
             return {}
-        low = datetime.combine(weeks[0], datetime.min.time(), UTC)
-        high = datetime.combine(weeks[-1] + timedelta(days=7), datetime.min.time(), UTC)
-        logs = logs.where(
-            (F.col("event_time") >= F.lit(low))
-            & (F.col("event_time") < F.lit(high))
-            & reports.week_start(F.col("event_time")).isin(weeks)
-        )
+        logs = spark.read.option("snapshot-id", snapshot).table(access_logs)
+        written = _write_reports_from(spark, settings, _in_weeks_of(logs, days), days is None)
+        if current_snapshot(spark, access_logs) == snapshot:
+            return written
+    raise RuntimeError(f"{access_logs} kept changing while reports were written; run again")
+
+
+def _in_weeks_of(logs: DataFrame, days: list[date] | None) -> DataFrame:
+    if days is None:
+        return logs
+    weeks = sorted({d - timedelta(days=d.weekday()) for d in days})
+    low = datetime.combine(weeks[0], datetime.min.time(), UTC)
+    high = datetime.combine(weeks[-1] + timedelta(days=7), datetime.min.time(), UTC)
+    return logs.where(
+        (F.col("event_time") >= F.lit(low))
+        & (F.col("event_time") < F.lit(high))
+        & reports.week_start(F.col("event_time")).isin(weeks)
+    )
+
+
+def _write_reports_from(
+    spark: SparkSession, settings: Settings, logs: DataFrame, replace_all: bool
+) -> dict[str, int]:
     written = {}
     for name, frame in reports.build_reports(logs, settings.etl.top_n).items():
         target = settings.table(name)
         before = current_snapshot(spark, target)
-        if days is None:
+        if replace_all:
             frame.writeTo(target).overwrite(F.lit(True))
         else:
             # Dynamic overwrite: replaces exactly the days / weeks present in `frame`.
@@ -183,14 +256,9 @@ def _ingest(
 ) -> None:
     result = stages.result
     staging = f"{settings.storage.processed_uri}/staging/run_id={result.run_id}"
-    stages.run(
-        "parse",
-        lambda: (
-            stage_batch(read_raw(spark, batch), settings, result.started_at)
-            .write.mode("overwrite")
-            .parquet(staging)
-        ),
-    )
+    batch = stages.run("parse", lambda: stage_readable(spark, settings, batch, result, staging))
+    if not batch:
+        return
     staged = spark.read.parquet(staging)
     accepted = staged.where(F.col("reason").isNull())
 
@@ -229,9 +297,10 @@ def _ingest(
         )
     for table in (access_logs, rejected_lines):
         result.rows_written[table.rsplit(".", 1)[1]] = added_records(spark, table, before[table])
-    result.rows_written |= stages.run(
-        "write reports", lambda: write_reports(spark, settings, result.days)
-    )
+    if result.days:
+        result.rows_written |= stages.run(
+            "write reports", lambda: write_reports(spark, settings, result.days)
+        )
     ledger = _ledger_rows(spark, batch, stats, result)
     stages.run(
         "record ingested files",
@@ -303,6 +372,9 @@ def run_etl(
             _ingest(spark, settings, batch, stages)
         else:
             result.outcome = "nothing-to-do"
+        if result.skipped_files:
+            result.outcome = "partial"
+            result.error = "unreadable files skipped: " + ", ".join(result.skipped_files)
     except Exception as exc:
         result.outcome = "failed"
         result.error = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"

@@ -46,7 +46,7 @@ DDL: dict[str, str] = {
         run_id STRING NOT NULL, ingested_at TIMESTAMP NOT NULL""",
     ETL_RUNS: """
         run_id STRING NOT NULL, started_at TIMESTAMP NOT NULL, finished_at TIMESTAMP,
-        outcome STRING NOT NULL COMMENT 'succeeded|failed|nothing-to-do',
+        outcome STRING NOT NULL COMMENT 'succeeded|partial|failed|nothing-to-do',
         error STRING, input_files INT NOT NULL, input_bytes BIGINT NOT NULL,
         lines_read BIGINT NOT NULL, accepted BIGINT NOT NULL, rejected BIGINT NOT NULL,
         rows_written MAP<STRING, BIGINT>, snapshot_ids MAP<STRING, BIGINT>""",
