@@ -11,7 +11,13 @@ from lakehouse.reading import read_table
 from lakehouse.settings import Settings
 
 ETL_RUNS = "etl_runs"  # spark.tables.ETL_RUNS; not imported, to keep pyspark out of this path
-OUTCOME_STYLE = {"succeeded": "green", "failed": "bold red", "nothing-to-do": "dim"}
+# "partial": unreadable files were skipped (and are retried by the next run).
+OUTCOME_STYLE = {
+    "succeeded": "green",
+    "partial": "yellow",
+    "failed": "bold red",
+    "nothing-to-do": "dim",
+}
 
 
 def recent_runs(settings: Settings, limit: int = 20) -> list[dict[str, Any]]:

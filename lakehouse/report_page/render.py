@@ -33,7 +33,12 @@ DEVICE_COLORS = {
 THIRD = 420  # viewBox width of charts in a third of a row: text keeps about the same size
 SEGMENT_COLORS = {"all": "#3b6fb6", "human": "#2f9e44", "bot": "#d64545"}
 STATUS_CLASS_COLORS = {2: "#2f9e44", 3: "#3b6fb6", 4: "#e8a317", 5: "#d64545"}
-OUTCOME_COLORS = {"succeeded": "#2f9e44", "failed": "#d64545", "nothing-to-do": "#9aa5b1"}
+OUTCOME_COLORS = {
+    "succeeded": "#2f9e44",
+    "partial": "#e8a317",
+    "failed": "#d64545",
+    "nothing-to-do": "#9aa5b1",
+}
 # Every chart on the page, by the id its card carries in data-chart (tests look for these).
 CHARTS = (
     "requests-per-day",
@@ -276,7 +281,10 @@ def _runs(data: PageData) -> str:
         max_slot=100,
     )
     body = chart + _runs_table(data.runs)
-    sub = "lines read per run (green succeeded, red failed, grey nothing to do); newest first below"
+    sub = (
+        "lines read per run (green succeeded, amber partial: unreadable files skipped, "
+        "red failed, grey nothing to do); newest first below"
+    )
     return _card("run-history", "ETL runs", sub, body, size="wide")
 
 

@@ -47,24 +47,25 @@ def test_a_run_whose_input_location_is_missing_records_itself_as_failed(scenario
     assert failed["finished_at"] is not None and failed["lines_read"] == 0
 
 
-def test_a_run_that_cannot_read_its_input_records_itself_as_failed(
+def test_a_run_that_cannot_write_its_staging_data_records_itself_as_failed(
     spark: Any, warehouse: Any
 ) -> None:
     input_dir = Path(warehouse.storage.input_uri.removeprefix("file://"))
-    good = input_dir / "dt=2024-10-07" / "good.log.gz"
-    good.parent.mkdir(parents=True)
-    with gzip.open(good, "wt") as out:
+    day = input_dir / "dt=2024-10-07"
+    day.mkdir(parents=True)
+    with gzip.open(day / "web-1.log.gz", "wt") as out:
         out.write('203.0.113.7 - - [07/Oct/2024:10:00:00 +0000] "GET / HTTP/1.1" 200 5 "-" "-"\n')
-    # A .gz name over bytes that are not gzip: the read fails in the middle of the run.
-    (input_dir / "dt=2024-10-07" / "broken.log.gz").write_bytes(b"this is not gzip data\n" * 50)
+    # The processed location (where a run stages its Parquet) is a plain file: the run lists
+    # its input, then fails in the middle, at its first write.
+    Path(warehouse.storage.processed_uri.removeprefix("file://")).write_text("not a directory")
 
     with pytest.raises(Exception):  # noqa: B017 - whatever Spark raises, the run must record it
         run_etl(warehouse, spark=spark)
 
     [run] = recent_runs(warehouse)
     assert run["outcome"] == "failed"
-    assert run["input_files"] == 2  # listed before the failure
-    assert run["error"]  # "<ExceptionClass>: <first line of its message>"
+    assert run["input_files"] == 1  # listed before the failure
+    assert run["error"] and ":" in run["error"]  # "<ExceptionClass>: <first line>"
     assert run["accepted"] == 0 and run["rows_written"] == {}
 
 

@@ -10,6 +10,7 @@ import pytest
 
 from lakehouse.report_page import CHARTS, write_report_page
 from lakehouse.report_page.data import PageData, Ranked
+from lakehouse.report_page.render import OUTCOME_COLORS as RUN_COLORS
 from lakehouse.report_page.render import render_page
 from tests.report import logs
 from tests.report.page_reader import PageReader, read_page
@@ -151,3 +152,29 @@ def test_labels_from_log_lines_are_escaped() -> None:
     html = render_page(data)
     assert hostile not in html
     assert "&lt;script&gt;alert(&quot;ua&quot;)&lt;/script&gt;" in html
+
+
+def test_every_run_outcome_gets_its_own_colour_and_label() -> None:
+    started = datetime(2024, 10, 8, 12, tzinfo=UTC)
+    outcomes = ["succeeded", "partial", "failed", "nothing-to-do"]
+    runs = [
+        {
+            "run_id": f"run-{i}",
+            "started_at": started,
+            "seconds": 1.5,
+            "outcome": outcome,
+            "input_files": 1,
+            "input_bytes": 10,
+            "lines_read": 100 * i,
+            "accepted": 90 * i,
+            "rejected": 10 * i,
+            "error": "unreadable files skipped: file:/in/x.gz" if outcome == "partial" else None,
+        }
+        for i, outcome in enumerate(outcomes)
+    ]
+    data = PageData(generated_at=started, runtime="embedded", warehouse="file:/wh", runs=runs)
+    html = render_page(data)
+    assert read_page(html).charts["run-history"].row_outcomes == outcomes
+    for outcome, color in RUN_COLORS.items():
+        assert f'<span class="pill {outcome}">{outcome}</span>' in html
+        assert f".pill.{outcome} {{" in html and f'fill="{color}"' in html
