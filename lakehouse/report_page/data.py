@@ -37,6 +37,7 @@ class Ranked:
     label: str
     requests: int
     detail: str  # bytes for IPs, share for devices
+    kind: str = ""  # what picks the bar's colour: the segment, or the device type
 
 
 @dataclass
@@ -157,7 +158,8 @@ def _top_ips(rows: list[dict[str, Any]], period: str) -> dict[tuple[date, str], 
     out: dict[tuple[date, str], list[Ranked]] = {}
     for r in sorted(rows, key=lambda r: r["rank"]):
         if r[period] in keep:
-            bar = Ranked(r["rank"], r["client_ip"], r["requests"], history.human_bytes(r["bytes"]))
+            size = history.human_bytes(r["bytes"])
+            bar = Ranked(r["rank"], r["client_ip"], r["requests"], size, r["segment"])
             out.setdefault((r[period], r["segment"]), []).append(bar)
     return out
 
@@ -168,6 +170,6 @@ def _top_devices(rows: list[dict[str, Any]], period: str) -> dict[tuple[date, st
     for r in sorted(rows, key=lambda r: r["rank"]):
         if r[period] in keep:
             label = f"{r['device']} ({r['device_type']})"
-            bar = Ranked(r["rank"], label, r["requests"], f"{r['share']:.1%}")
+            bar = Ranked(r["rank"], label, r["requests"], f"{r['share']:.1%}", r["device_type"])
             out.setdefault((r[period], "all"), []).append(bar)
     return out

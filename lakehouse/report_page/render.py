@@ -168,15 +168,15 @@ def _top(
     periods = sorted({p for p, _ in tops}, reverse=True)
     segments = [s for s in SEGMENTS if any((p, s) in tops for p in periods)]
     variants = []
+    colors = SEGMENT_COLORS if ips else DEVICE_COLORS
     for period, segment in sorted(tops, reverse=True):
-        color = SEGMENT_COLORS[segment] if ips else None
         bars = [
             svg.Bar(
                 r.label,
                 r.requests,
                 f"{r.requests:,} · {r.detail}",
                 f"#{r.rank} {r.label}: {r.requests:,} requests, {r.detail}",
-                color or DEVICE_COLORS.get(r.label.rsplit("(", 1)[-1].rstrip(")"), "#3b6fb6"),
+                colors.get(r.kind, "#3b6fb6"),
             )
             for r in tops[(period, segment)]
         ]

@@ -89,6 +89,11 @@ def test_tables_can_be_named_with_or_without_catalog_and_namespace(
     assert _ask(scenario, spark, sql, engine) == [{"n": len(scenario.requests)}]
 
 
+def test_the_spark_engine_also_reads_iceberg_metadata_tables(scenario: Any, spark: Any) -> None:
+    sql = "SELECT count(*) AS n FROM logs.access_logs.snapshots"
+    assert _ask(scenario, spark, sql, Engine.SPARK)[0]["n"] >= 1
+
+
 @pytest.mark.parametrize("engine", ENGINES)
 @pytest.mark.parametrize(
     "sql",
