@@ -17,6 +17,9 @@ S3A_FS = "org.apache.hadoop.fs.s3a.S3AFileSystem"
 # AWS SDK v2 default chain: env, profile, web identity (IRSA), container, instance profile.
 DEFAULT_CREDENTIALS = "software.amazon.awssdk.auth.credentials.DefaultCredentialsProvider"
 STATIC_CREDENTIALS = "org.apache.hadoop.fs.s3a.SimpleAWSCredentialsProvider"
+# The metastore runs Hadoop 3.3.6, whose S3A takes AWS SDK v1 providers; the v1 default
+# chain includes the web-identity provider IRSA needs (with aws-java-sdk-sts present).
+METASTORE_DEFAULT_CREDENTIALS = "com.amazonaws.auth.DefaultAWSCredentialsProviderChain"
 # Large enough that Spark never packs two input files into one partition nor splits one:
 # source_line numbering relies on "one file = one partition, read in order".
 ONE_FILE_PER_PARTITION = str(1 << 40)
@@ -198,6 +201,8 @@ def metastore_site(settings: Settings, db: MetastoreDatabase, port: int) -> dict
     }
     if uses_s3(settings):
         props |= s3a_properties(settings)
+        if props["fs.s3a.aws.credentials.provider"] == DEFAULT_CREDENTIALS:
+            props["fs.s3a.aws.credentials.provider"] = METASTORE_DEFAULT_CREDENTIALS
     return props
 
 

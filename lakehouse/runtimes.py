@@ -80,7 +80,7 @@ def aws(
     metastore_host: str,
     spark_master_host: str,
     executor_memory: str = "2g",
-    executor_cores: int = 1,
+    executor_cores: int = 2,
 ) -> Settings:
     """EKS: S3 buckets, the metastore Service, the Spark master Service; IRSA credentials."""
     return Settings(

@@ -1,8 +1,7 @@
 """The config files pods read, rendered from `lakehouse.settings` / `lakehouse.properties`.
 
 Nothing here decides a Spark, Hive or Iceberg property: the text is what the embedded
-runtime and the local stack render from the same functions. The one adaptation is
-`for_hadoop_3_3`, which the Hive Metastore image needs (see there).
+runtime and the local stack render from the same functions.
 """
 
 from __future__ import annotations
@@ -11,7 +10,6 @@ from urllib.parse import urlsplit
 
 from lakehouse.errors import ConfigError
 from lakehouse.properties import (
-    DEFAULT_CREDENTIALS,
     MetastoreDatabase,
     metastore_site,
     render_hadoop_xml,
@@ -36,13 +34,6 @@ SPARK_CONF_DIR = "/etc/spark/conf"
 SPARK_DEFAULTS_FILE = "spark-defaults.conf"
 METASTORE_CONF_DIR = "/etc/hive-metastore"
 METASTORE_SITE_FILE = "metastore-site.xml"
-
-# The metastore image carries Hadoop 3.3.6, whose S3A takes AWS SDK v1 credential providers.
-# lakehouse.properties names the SDK v2 chain (Spark's Hadoop 3.4); the metastore would fail
-# with ClassNotFoundException on its first S3A call. The v1 default chain includes the web
-# identity provider IRSA needs (verified against the image's jars, see docs/workloads.md).
-SDK_V1_DEFAULT_CREDENTIALS = "com.amazonaws.auth.DefaultAWSCredentialsProviderChain"
-_CREDENTIALS_KEY = "fs.s3a.aws.credentials.provider"
 
 
 def _in_cluster_host(host: str, service: str) -> bool:
@@ -104,13 +95,6 @@ def jdbc_url(host: str, port: int | float, database: str) -> str:
     return f"jdbc:postgresql://{host}:{int(port)}/{database}?sslmode=require"
 
 
-def for_hadoop_3_3(props: dict[str, str]) -> dict[str, str]:
-    """Swap the SDK v2 credential chain for its SDK v1 equivalent; nothing else changes."""
-    if props.get(_CREDENTIALS_KEY) == DEFAULT_CREDENTIALS:
-        return {**props, _CREDENTIALS_KEY: SDK_V1_DEFAULT_CREDENTIALS}
-    return props
-
-
 def metastore_site_xml(settings: Settings, url: str, user: str) -> str:
     db = MetastoreDatabase(jdbc_url=url, user=user)  # password: ${env.METASTORE_DB_PASSWORD}
-    return render_hadoop_xml(for_hadoop_3_3(metastore_site(settings, db, METASTORE_PORT)))
+    return render_hadoop_xml(metastore_site(settings, db, METASTORE_PORT))

@@ -11,7 +11,7 @@ from pydantic import SecretStr
 from lakehouse import runtimes
 from lakehouse.errors import ConfigError
 from lakehouse.properties import (
-    DEFAULT_CREDENTIALS,
+    METASTORE_DEFAULT_CREDENTIALS,
     MetastoreDatabase,
     metastore_site,
     render_hadoop_xml,
@@ -68,9 +68,7 @@ def test_jobs_read_the_mounted_settings_file(deployment: Deployment) -> None:
     assert generator == ["python", "-m", "generator", "--config", str(path)]
 
 
-def test_metastore_site_is_metastore_site_with_only_the_sdk_v1_credentials(
-    deployment: Deployment, settings: Settings
-) -> None:
+def test_metastore_site_is_metastore_site(deployment: Deployment, settings: Settings) -> None:
     config_map = config_map_mounted_at(
         deployment, "Deployment", "hive-metastore", config_files.METASTORE_CONF_DIR
     )
@@ -78,18 +76,9 @@ def test_metastore_site_is_metastore_site_with_only_the_sdk_v1_credentials(
         jdbc_url=f"jdbc:postgresql://{DB_HOST}:{DB_PORT}/metastore?sslmode=require", user="hive"
     )
     props = metastore_site(settings, database, METASTORE_PORT)
-    # The one adaptation (workloads/config_files.py): Hadoop 3.3.6 in the metastore image
-    # takes SDK v1 credential classes. Every other property is lakehouse.properties'.
-    assert props["fs.s3a.aws.credentials.provider"] == DEFAULT_CREDENTIALS
-    props["fs.s3a.aws.credentials.provider"] = config_files.SDK_V1_DEFAULT_CREDENTIALS
+    # Hadoop 3.3.6 in the metastore image takes SDK v1 credential classes (IRSA via STS).
+    assert props["fs.s3a.aws.credentials.provider"] == METASTORE_DEFAULT_CREDENTIALS
     assert config_map.manifest()["data"] == {"metastore-site.xml": render_hadoop_xml(props)}
-
-
-def test_the_credentials_swap_leaves_other_providers_alone() -> None:
-    static = {
-        "fs.s3a.aws.credentials.provider": "org.apache.hadoop.fs.s3a.SimpleAWSCredentialsProvider"
-    }
-    assert config_files.for_hadoop_3_3(static) == static
 
 
 def test_container_ports_are_the_settings_ports(deployment: Deployment) -> None:
