@@ -200,7 +200,7 @@ def write_reports(
         snapshot = current_snapshot(spark, access_logs)
         if snapshot is None:
             return {}
-        logs = spark.read.option("snapshot-id", snapshot).table(access_logs)
+        logs = spark.read.option("versionAsOf", snapshot).table(access_logs)
         written = _write_reports_from(spark, settings, _in_weeks_of(logs, days), days is None)
         if current_snapshot(spark, access_logs) == snapshot:
             return written

@@ -1,0 +1,77 @@
+"""Assertions shared by the end-to-end and reliability tests: tables vs. raw input."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from lakehouse.reading import read_table
+from spark import tables
+from tests.pipeline import reference
+
+
+def input_dir(settings: Any) -> Path:
+    return Path(settings.storage.input_uri.removeprefix("file://"))
+
+
+def _files(root: Path) -> list[Path]:
+    return sorted(p for p in root.rglob("*") if p.is_file())
+
+
+def table_rows(settings: Any, name: str) -> list[dict[str, Any]]:
+    return read_table(settings, name).to_pylist()
+
+
+def _ips(rows: list[dict[str, Any]], period: str) -> set[tuple]:
+    return {
+        (r[period], r["segment"], r["rank"], r["client_ip"], r["requests"], r["bytes"])
+        for r in rows
+    }
+
+
+def _devices(rows: list[dict[str, Any]], period: str) -> set[tuple]:
+    return {
+        (r[period], r["rank"], r["device_type"], r["device"], r["requests"], round(r["share"], 9))
+        for r in rows
+    }
+
+
+def assert_tables_match_input(settings: Any, top_n: int) -> dict[str, int]:
+    """Every table equals the independent computation over all files now in the input."""
+    hits, rejected_by_file, lines_by_file = [], {}, {}
+    for path in _files(input_dir(settings)):
+        file_hits, rejected = reference.parse(path)
+        uri = f"file:{path}"
+        hits += file_hits
+        rejected_by_file[uri] = rejected
+        lines_by_file[uri] = len(reference.read_lines(path))
+
+    logs = table_rows(settings, tables.ACCESS_LOGS)
+    assert len(logs) == len(hits)
+    assert {(r["source_file"], r["source_line"]) for r in logs} == {
+        (h.source_file, h.source_line) for h in hits
+    }
+    rejected_rows = table_rows(settings, tables.REJECTED_LINES)
+    ledger = {r["source_file"]: r for r in table_rows(settings, tables.INGESTED_FILES)}
+    assert set(ledger) == set(lines_by_file)
+    for uri, lines in lines_by_file.items():
+        # Reconciliation: nothing is dropped silently, per file.
+        accepted = sum(1 for r in logs if r["source_file"] == uri)
+        rejected = sum(1 for r in rejected_rows if r["source_file"] == uri)
+        assert accepted + rejected == lines, uri
+        assert rejected == rejected_by_file[uri], uri
+        assert (ledger[uri]["lines_read"], ledger[uri]["accepted"]) == (lines, accepted)
+
+    assert _ips(table_rows(settings, tables.DAILY_TOP_IPS), "day") == reference.top_ips(
+        hits, reference.by_day, top_n
+    )
+    assert _ips(table_rows(settings, tables.WEEKLY_TOP_IPS), "week_start") == reference.top_ips(
+        hits, reference.by_week, top_n
+    )
+    assert _devices(table_rows(settings, tables.DAILY_TOP_DEVICES), "day") == reference.top_devices(
+        hits, reference.by_day, top_n
+    )
+    assert _devices(
+        table_rows(settings, tables.WEEKLY_TOP_DEVICES), "week_start"
+    ) == reference.top_devices(hits, reference.by_week, top_n)
+    return {"accepted": len(hits), "rejected": sum(rejected_by_file.values())}

@@ -1,0 +1,82 @@
+"""Kill the ETL (SIGKILL, driver and JVM) at several points; a re-run ends exactly like one
+clean run: same rows, same reports, nothing lost or doubled. Then `maintain` removes what
+the killed run left behind, without changing any table."""
+
+from __future__ import annotations
+
+import shutil
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from generator import TrafficSpec, generate
+from lakehouse import runtimes
+from spark.maintenance import maintain
+from tests.pipeline.checks import assert_tables_match_input, table_rows
+from tests.reliability.conftest import TOP_N, kill_at_stage, run_to_completion
+
+pytestmark = [pytest.mark.slow]
+
+# (stage that has just started, seconds to wait before SIGKILL)
+KILL_POINTS = [
+    ("parse", 1.5),  # while lines are being parsed and staged
+    ("write access_logs", 2.0),  # inside the Iceberg MERGE / commit
+    ("write reports", 0.0),  # access_logs committed, reports not yet
+    ("record ingested files", 0.0),  # reports written, ledger not yet
+]
+
+
+@pytest.fixture(scope="module")
+def logs(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    raw = tmp_path_factory.mktemp("raw")
+    generate(TrafficSpec(start=date(2024, 10, 13), days=2, lines=30_000, seed=3), str(raw))
+    return raw
+
+
+def _fresh_root(tmp_path: Path, logs: Path) -> Path:
+    root = tmp_path / "lake"
+    shutil.copytree(logs, root / "input")
+    return root
+
+
+def _settings(root: Path) -> Any:
+    base = runtimes.embedded(root)
+    return base.model_copy(update={"etl": base.etl.model_copy(update={"top_n": TOP_N})})
+
+
+@pytest.mark.parametrize(("stage", "delay"), KILL_POINTS, ids=[k[0] for k in KILL_POINTS])
+def test_killed_run_then_rerun_equals_one_clean_run(
+    tmp_path: Path, logs: Path, stage: str, delay: float
+) -> None:
+    root = _fresh_root(tmp_path, logs)
+    kill_at_stage(root, stage, delay)
+    run_to_completion(root)
+    assert_tables_match_input(_settings(root), TOP_N)
+
+
+@pytest.mark.spark
+def test_maintenance_removes_leftovers_and_keeps_rows(
+    spark: Any, tmp_path: Path, logs: Path
+) -> None:
+    from spark.session import attach_catalog
+
+    root = _fresh_root(tmp_path, logs)
+    kill_at_stage(root, "write access_logs", 2.0)
+    run_to_completion(root)
+    settings = _settings(root)
+    attach_catalog(spark, settings)
+    before = {name: table_rows(settings, name) for name in ("access_logs", "daily_top_ips")}
+    warehouse = Path(settings.storage.warehouse_uri.removeprefix("file://"))
+    files_before = sum(1 for p in warehouse.rglob("*.parquet"))
+
+    result = maintain(spark, settings, orphan_grace=timedelta(0), snapshot_age=timedelta(0))
+
+    assert result.staging_dirs_removed >= 0
+    assert sum(1 for p in warehouse.rglob("*.parquet")) <= files_before
+    for name, rows in before.items():
+        assert sorted(map(str, table_rows(settings, name))) == sorted(map(str, rows)), name
+    assert_tables_match_input(settings, TOP_N)
+    staging = Path(settings.storage.processed_uri.removeprefix("file://")) / "staging"
+    assert not staging.exists() or not any(staging.iterdir())
