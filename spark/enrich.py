@@ -30,6 +30,8 @@ _TABLET_PATTERN = re.compile(
 _DESKTOP_OS = {"Windows", "Mac OS X", "Linux", "Ubuntu", "Fedora", "Chrome OS", "FreeBSD", "Debian"}
 _MOBILE_OS = {"iOS", "Android", "Windows Phone", "BlackBerry OS", "KaiOS", "HarmonyOS"}
 
+_FROZEN_MODELS = {"K"}
+
 DEVICE_SCHEMA = StructType(
     [
         StructField("user_agent", StringType(), nullable=False),
@@ -58,7 +60,8 @@ def _known(family: str | None) -> str | None:
 
 def _device_label(family: str | None, brand: str | None) -> str | None:
     """'Google Pixel 8', 'Samsung SM-S911B', 'iPhone'; None when ua-parser knows no model."""
-    if not _known(family) or family.startswith("Generic"):
+    # Chrome's reduced User-Agent says "Android 10; K": the model is frozen to "K".
+    if not _known(family) or family.startswith("Generic") or family in _FROZEN_MODELS:
         return None
     if (
         brand

@@ -26,6 +26,10 @@ PIXEL = (
     "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) "
     "Chrome/120.0.0.0 Mobile Safari/537.36"
 )
+REDUCED_ANDROID = (
+    "Mozilla/5.0 (Linux; Android 10; K) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/131.0.0.0 Mobile Safari/537.36"
+)
 GOOGLEBOT = "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)"
 
 
@@ -37,6 +41,7 @@ GOOGLEBOT = "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.
         (IPAD, "tablet", "iPad"),
         (SAMSUNG_TAB, "tablet", "SM-X710"),
         (PIXEL, "mobile", "Google Pixel 8"),
+        (REDUCED_ANDROID, "mobile", "Android phone"),
         (GOOGLEBOT, "bot", "Googlebot"),
         ("curl/8.5.0", "bot", "curl"),
         ("python-requests/2.31.0", "bot", "Python Requests"),
