@@ -95,7 +95,7 @@ def _run_fast(settings: Settings, sql: str) -> pa.Table:
     try:
         # Iceberg timestamps are UTC; date_trunc and casts must not use the machine's zone.
         con.execute("SET TimeZone = 'UTC'")
-        scans = plan(settings, sql, con)
+        scans = plan(settings, sql)
         _register(con, settings, scans)
         try:
             return con.sql(sql).to_arrow_table()
@@ -105,12 +105,10 @@ def _run_fast(settings: Settings, sql: str) -> pa.Table:
         con.close()
 
 
-def plan(
-    settings: Settings, sql: str, con: duckdb.DuckDBPyConnection | None = None
-) -> list[TableScan]:
+def plan(settings: Settings, sql: str) -> list[TableScan]:
     """Which lakehouse tables the SQL reads, and which of their columns (from DuckDB's parser)."""
-    con = con or duckdb.connect(config=DUCKDB_CONFIG)
-    parsed = json.loads(con.execute("SELECT json_serialize_sql(?)", [sql]).fetchone()[0])
+    with duckdb.connect(config=DUCKDB_CONFIG) as con:
+        parsed = json.loads(con.execute("SELECT json_serialize_sql(?)", [sql]).fetchone()[0])
     if parsed.get("error"):
         raise QueryError(
             f"{parsed.get('error_message', 'cannot parse the SQL')} "
@@ -182,6 +180,7 @@ def _simple_limit(node: dict[str, Any]) -> int | None:
     plain = (
         node.get("type") == "SELECT_NODE"
         and node["from_table"].get("type") == "BASE_TABLE"
+        and node["from_table"].get("sample") is None
         and node.get("where_clause") is None
         and not node.get("group_expressions")
         and node.get("having") is None

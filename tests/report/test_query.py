@@ -145,6 +145,7 @@ def test_the_fast_engine_pushes_a_plain_limit_down_to_the_scan(scenario: Any) ->
         "SELECT * FROM access_logs ORDER BY event_time DESC LIMIT 5",
         "SELECT count(*) FROM access_logs LIMIT 5",
         "SELECT DISTINCT client_ip FROM access_logs LIMIT 5",
+        "SELECT * FROM access_logs USING SAMPLE 10% LIMIT 5",
         "SELECT a.client_ip FROM access_logs a JOIN daily_top_ips d USING (client_ip) LIMIT 5",
     ):
         assert all(scan.limit is None for scan in plan(s, sql)), sql
