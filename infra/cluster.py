@@ -142,6 +142,9 @@ class Cluster(pulumi.ComponentResource):
                 enabled_cluster_log_types=list(args.control_plane_log_types),
                 # Installed below, once a node group it can run on exists.
                 coredns_addon_options=eks.CoreDnsAddonOptionsArgs(enabled=False),
+                # The workloads' NetworkPolicies are only enforced when the VPC CNI runs
+                # its network-policy agent; without this they would be silently ignored.
+                vpc_cni_options=eks.VpcCniOptionsArgs(enable_network_policy=True),
             ),
             opts=child,
         )

@@ -61,6 +61,11 @@ def test_no_default_node_group_and_no_early_coredns(deployment: Deployment):
     assert inputs["corednsAddonOptions"]["enabled"] is False
 
 
+def test_vpc_cni_enforces_network_policies(deployment: Deployment):
+    # Without the CNI's policy agent the workloads' NetworkPolicies would be ignored.
+    assert deployment.one(CLUSTER).inputs["vpcCniOptions"]["enableNetworkPolicy"] is True
+
+
 def test_system_group_is_on_demand_untainted_and_labelled(deployment: Deployment):
     inputs = node_group(deployment, "system").inputs
     assert inputs["capacityType"] == "ON_DEMAND"
