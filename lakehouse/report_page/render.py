@@ -311,7 +311,7 @@ def _runs_table(runs: list[dict[str, Any]]) -> str:
         took = f"{r['seconds']:.1f} s" if r["seconds"] is not None else "—"
         cells = [
             f'<td class="t">{r["started_at"]:%Y-%m-%d %H:%M:%S}</td>',
-            f"<td>{escape(r['run_id'])}</td>",
+            f'<td class="t">{escape(r["run_id"])}</td>',
             f'<td><span class="pill {escape(r["outcome"])}">{escape(r["outcome"])}</span></td>',
             f'<td class="n">{took}</td>',
             f'<td class="n">{r["input_files"]:,}</td>',

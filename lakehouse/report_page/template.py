@@ -58,7 +58,7 @@ table.runs th, table.runs td { padding: 4px 6px; border-bottom: 1px solid var(--
                                text-align: left; vertical-align: top; }
 table.runs td.n { text-align: right; font-variant-numeric: tabular-nums; }
 table.runs td.n, table.runs td.t { white-space: nowrap; }
-.pill { border-radius: 9px; padding: 1px 8px; color: #fff; font-size: 11px; }
+.pill { border-radius: 9px; padding: 1px 8px; color: #fff; font-size: 11px; white-space: nowrap; }
 .pill.succeeded { background: var(--ok); } .pill.failed { background: var(--bad); }
 .pill.nothing-to-do { background: var(--idle); } .pill.partial { background: #e8a317; }
 footer { color: var(--muted); padding: 0 28px 24px; font-size: 12px; }
