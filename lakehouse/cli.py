@@ -54,6 +54,12 @@ class Format(StrEnum):
     CSV = "csv"
 
 
+class QueryEngine(StrEnum):
+    # A local copy: importing lakehouse.query at start-up would import duckdb for every command.
+    FAST = "fast"
+    SPARK = "spark"
+
+
 def _settings(runtime: str | None, config: Path | None, root: Path) -> Settings:
     return resolve_settings(runtime, config, root)
 
@@ -283,6 +289,68 @@ def report(
 
 
 @app.command()
+def runs(
+    limit: Annotated[int, typer.Option("--limit", "-n", min=1)] = 20,
+    fmt: Annotated[Format, typer.Option("--format", "-f")] = Format.TABLE,
+    runtime: RuntimeOpt = None,
+    config: ConfigOpt = None,
+    root: RootOpt = DEFAULT_ROOT,
+) -> None:
+    """ETL run history, newest first (PyIceberg: no JVM start)."""
+    from lakehouse import history, report_view
+
+    rows = history.recent_runs(_settings(runtime, config, root), limit)
+    if fmt is Format.JSON:
+        sys.stdout.write(json.dumps(rows, indent=2, default=str) + "\n")
+    elif fmt is Format.CSV:
+        report_view.write_csv(rows, sys.stdout)
+    else:
+        console.print(history.as_rich_table(rows))
+
+
+@app.command("report-page")
+def report_page(
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="HTML file (default: ROOT/report.html).")
+    ] = None,
+    runtime: RuntimeOpt = None,
+    config: ConfigOpt = None,
+    root: RootOpt = DEFAULT_ROOT,
+) -> None:
+    """Write the report page: one self-contained HTML file with charts (fetches nothing)."""
+    from lakehouse.report_page import write_report_page
+
+    path = write_report_page(_settings(runtime, config, root), out or root / "report.html")
+    console.print(f"report page: {path.resolve().as_uri()}")
+
+
+@app.command()
+def query(
+    sql: Annotated[
+        str, typer.Argument(help="One SQL statement, e.g. SELECT count(*) FROM access_logs")
+    ],
+    engine: Annotated[
+        QueryEngine,
+        typer.Option("--engine", "-e", help="fast: PyIceberg + DuckDB, no JVM; spark: Spark SQL."),
+    ] = QueryEngine.FAST,
+    fmt: Annotated[Format, typer.Option("--format", "-f")] = Format.TABLE,
+    runtime: RuntimeOpt = None,
+    config: ConfigOpt = None,
+    root: RootOpt = DEFAULT_ROOT,
+) -> None:
+    """Ad hoc SQL over the lakehouse tables (access_logs, daily_top_ips, ...)."""
+    from lakehouse import query as q
+
+    result = q.run_query(_settings(runtime, config, root), sql, engine.value)
+    if fmt is Format.JSON:
+        q.write_json(result, sys.stdout)
+    elif fmt is Format.CSV:
+        q.write_csv(result, sys.stdout)
+    else:
+        console.print(q.as_rich_table(result))
+
+
+@app.command()
 def demo(
     days: Annotated[int, typer.Option(min=1)] = 3,
     lines: Annotated[int, typer.Option(min=1)] = 200_000,
@@ -302,7 +370,11 @@ def demo(
         console.print(
             report_view.as_rich_table(name, report_view.load(settings, name, None, "all", False))
         )
+    from lakehouse.report_page import write_report_page
+
+    page = write_report_page(settings, root / "report.html")
     console.print(f"warehouse: {settings.storage.warehouse_uri}  catalog: {settings.catalog.uri}")
+    console.print(f"report page: {page.resolve().as_uri()}")
 
 
 def _mount_stack() -> None:

@@ -12,6 +12,7 @@ from pyspark.sql import SparkSession
 
 from lakehouse import jars
 from lakehouse.errors import EnvironmentProblem
+from lakehouse.preflight import check_reachable
 from lakehouse.properties import catalog_properties, jar_sets, spark_conf
 from lakehouse.settings import Settings
 
@@ -38,6 +39,7 @@ def check_java() -> None:
 
 def build_session(settings: Settings) -> SparkSession:
     check_java()
+    check_reachable(settings)
     conf = spark_conf(settings)
     conf["spark.jars"] = ",".join(str(p) for p in jars.require(jar_sets(settings)))
     event_dir = settings.spark.event_log_dir

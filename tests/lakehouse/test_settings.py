@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -126,3 +127,18 @@ def test_cli_prints_one_line_and_exits_2_on_bad_config(tmp_path: Path, embedded_
         f"error: {path}: unknown setting 'surprise' (check the spelling)"
     ]
     assert not (tmp_path / "warehouse").exists()
+
+
+def test_unreachable_services_are_named_before_spark_starts() -> None:
+    from lakehouse.errors import ServiceUnavailable
+    from lakehouse.preflight import check_reachable
+
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        free = probe.getsockname()[1]
+    stack = LocalStackSettings(spark_master_port=free, metastore_port=free, s3_port=free)
+    with pytest.raises(
+        ServiceUnavailable,
+        match=r"Spark master at spark://127.0.0.1:\d+ \(setting 'spark.master'\)",
+    ):
+        check_reachable(runtimes.local_stack(stack), timeout=0.5)
