@@ -21,7 +21,7 @@ from lakehouse.properties import MetastoreDatabase, metastore_site, render_hadoo
 from lakehouse.runtimes import local_stack
 from lakehouse.stack.postgres import Postgres
 from lakehouse.stack.processes import log_tail, tcp_answers
-from lakehouse.stack.service import ManagedService, PortSpec
+from lakehouse.stack.service import SMALL_JVM_FLAGS, ManagedService, PortSpec
 from lakehouse.stack.setup import BIND_PROPERTY, Toolchain
 from lakehouse.stack_settings import LocalStackSettings
 
@@ -82,6 +82,7 @@ class Metastore(ManagedService):
         return [
             self.tools.java,
             f"-Xmx{heap}",
+            *SMALL_JVM_FLAGS,
             f"-D{BIND_PROPERTY}={self.host}",
             "-cp",
             self.tools.metastore_classpath(self.conf_dir),

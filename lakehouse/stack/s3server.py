@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import ClassVar
 
 from lakehouse.errors import ServiceUnavailable
-from lakehouse.stack.service import ManagedService, PortSpec
+from lakehouse.stack.service import SMALL_JVM_FLAGS, ManagedService, PortSpec
 
 
 class S3Proxy(ManagedService):
@@ -64,7 +64,7 @@ class S3Proxy(ManagedService):
         return [
             self.tools.java,
             "-Xmx256m",
-            "-XX:+UseSerialGC",  # one small heap: less memory than G1 for a local server
+            *SMALL_JVM_FLAGS,
             "-jar",
             str(self.tools.s3proxy_jar),
             "--properties",

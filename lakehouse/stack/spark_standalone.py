@@ -15,7 +15,7 @@ from typing import Any, ClassVar
 
 from lakehouse.properties import render_spark_defaults, spark_conf
 from lakehouse.runtimes import local_stack
-from lakehouse.stack.service import ManagedService, PortSpec
+from lakehouse.stack.service import SMALL_JVM_FLAGS, ManagedService, PortSpec
 
 MASTER_CLASS = "org.apache.spark.deploy.master.Master"
 WORKER_CLASS = "org.apache.spark.deploy.worker.Worker"
@@ -71,6 +71,7 @@ class SparkDaemon(ManagedService):
             "SPARK_LOG_DIR": str(self.layout.logs),
             # Daemons need little heap; executors get LocalStackSettings.worker_memory.
             "SPARK_DAEMON_MEMORY": "512m",
+            "SPARK_DAEMON_JAVA_OPTS": " ".join(SMALL_JVM_FLAGS),
             # Executors run Python workers as `python3` from PATH: make it this venv's.
             "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]),
         }
