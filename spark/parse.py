@@ -55,6 +55,12 @@ def _unescape_placeholders(col: Column) -> Column:
     )
 
 
+def _at(array: Column, index: int) -> Column:
+    # NULL past the end (getItem raises under ANSI mode, and Spark may evaluate it early
+    # as a shared subexpression, before a size check that would have guarded it).
+    return F.get(array, F.lit(index))
+
+
 def _dash_is_null(col: Column) -> Column:
     return F.when(col != "-", col)
 
@@ -62,7 +68,10 @@ def _dash_is_null(col: Column) -> Column:
 def parse_lines(raw: DataFrame, max_line_bytes: int) -> DataFrame:
     """`raw(value, ...)` -> the access-log fields plus `reject_reason` (null when accepted).
 
-    Every other input column is passed through unchanged.
+    Every other input column is passed through unchanged. The work happens in steps that
+    each keep their results as columns (`_parts`, `_prefix`, ...): Spark does not share a
+    subexpression between the branches of a CASE WHEN, so one big expression would split
+    each line once per output field (measured: 4x slower).
     """
     value = F.col("value")
     line = F.rtrim(value, F.lit("\r"))
@@ -71,59 +80,73 @@ def parse_lines(raw: DataFrame, max_line_bytes: int) -> DataFrame:
         F.lit('\\"'),
         F.lit(_ESCAPED_QUOTE),
     )
-    parts = F.split(protected, '"')
-    prefix = F.split(parts.getItem(0), " ")
-    status_bytes = F.split(F.trim(parts.getItem(2)), " ")
+    split = raw.withColumns({"_line_length": F.length(line), "_parts": F.split(protected, '"')})
 
-    # Shape: prefix "request" status-bytes "referrer" " " "ua" ( "" | " extra..." )
-    shape_ok = (
-        (F.size(parts) >= 7)
-        & (parts.getItem(4) == " ")
-        & F.startswith(parts.getItem(2), F.lit(" "))
-        & F.endswith(parts.getItem(2), F.lit(" "))
-        & ((parts.getItem(6) == "") | F.startswith(parts.getItem(6), F.lit(" ")))
+    parts = F.col("_parts")
+    pieces = split.withColumns(
+        {
+            "_prefix": F.split(_at(parts, 0), " "),
+            "_status_bytes": F.split(F.trim(_at(parts, 2)), " "),
+            "_request": _unescape_placeholders(_at(parts, 1)),
+            # Shape: prefix "request" status-bytes "referrer" " " "ua" ( "" | " extra..." )
+            "_shape_ok": (
+                (F.size(parts) >= 7)
+                & (_at(parts, 4) == " ")
+                & F.startswith(_at(parts, 2), F.lit(" "))
+                & F.endswith(_at(parts, 2), F.lit(" "))
+                & ((_at(parts, 6) == "") | F.startswith(_at(parts, 6), F.lit(" ")))
+            ),
+        }
     )
-    client_ip = prefix.getItem(0)
-    time_open, time_close = prefix.getItem(3), prefix.getItem(4)
-    prefix_ok = (
-        (F.size(prefix) == 6)
-        & (prefix.getItem(5) == "")
-        & client_ip.rlike("^[0-9A-Fa-f:.]+$")
-        & F.startswith(time_open, F.lit("["))
-        & F.endswith(time_close, F.lit("]"))
-    )
+
+    prefix, status_bytes = F.col("_prefix"), F.col("_status_bytes")
+    client_ip = _at(prefix, 0)
+    time_open, time_close = _at(prefix, 3), _at(prefix, 4)
     time_text = F.concat_ws(
         " ", F.substring(time_open, 2, 64), F.left(time_close, F.length(time_close) - 1)
     )
-    status_text, bytes_text = status_bytes.getItem(0), status_bytes.getItem(1)
-    numbers_ok = (
-        (F.size(status_bytes) == 2)
-        & status_text.rlike("^[1-5][0-9][0-9]$")
-        & ((bytes_text == "-") | bytes_text.rlike("^[0-9]{1,18}$"))
+    status_text, bytes_text = _at(status_bytes, 0), _at(status_bytes, 1)
+    checked = pieces.withColumns(
+        {
+            "_prefix_ok": (
+                (F.size(prefix) == 6)
+                & (_at(prefix, 5) == "")
+                & client_ip.rlike("^[0-9A-Fa-f:.]+$")
+                & F.startswith(time_open, F.lit("["))
+                & F.endswith(time_close, F.lit("]"))
+            ),
+            "_numbers_ok": (
+                (F.size(status_bytes) == 2)
+                & status_text.rlike("^[1-5][0-9][0-9]$")
+                & ((bytes_text == "-") | bytes_text.rlike("^[0-9]{1,18}$"))
+            ),
+            "_event_time": F.try_to_timestamp(time_text, F.lit(TIME_FORMAT)),
+        }
     )
 
-    request = _unescape_placeholders(parts.getItem(1))
-    method = F.substring_index(request, " ", 1)
-    protocol = F.substring_index(request, " ", -1)
-    path_len = F.length(request) - F.length(method) - F.length(protocol) - 2
-    is_http = F.startswith(protocol, F.lit("HTTP/")) & (path_len >= 1)
-
+    shape_ok, prefix_ok = F.col("_shape_ok"), F.col("_prefix_ok")
     # A line that starts like an access log line but lacks its closing fields was cut off.
-    looks_like_log_start = parts.getItem(0).rlike(r"^\S+ \S+ \S+ \[")
-    event_time = F.try_to_timestamp(time_text, F.lit(TIME_FORMAT))
+    looks_like_log_start = _at(parts, 0).rlike(r"^\S+ \S+ \S+ \[")
     reason = (
-        F.when(F.length(line) == 0, Reason.EMPTY)
+        F.when(F.col("_line_length") == 0, Reason.EMPTY)
         .when(~F.is_valid_utf8(value), Reason.INVALID_UTF8)
         .when(F.octet_length(value) > max_line_bytes, Reason.TOO_LONG)
         .when(~shape_ok & looks_like_log_start & (F.size(parts) < 7), Reason.TRUNCATED)
         .when(~shape_ok | ~prefix_ok, Reason.MALFORMED)
-        .when(event_time.isNull(), Reason.BAD_TIMESTAMP)
-        .when(~numbers_ok, Reason.MALFORMED)
+        .when(F.col("_event_time").isNull(), Reason.BAD_TIMESTAMP)
+        .when(~F.col("_numbers_ok"), Reason.MALFORMED)
     )
+    judged = checked.withColumn("reject_reason", reason)
+
+    request = F.col("_request")
+    method = F.substring_index(request, " ", 1)
+    protocol = F.substring_index(request, " ", -1)
+    path_len = F.length(request) - F.length(method) - F.length(protocol) - 2
+    is_http = F.startswith(protocol, F.lit("HTTP/")) & (path_len >= 1)
     fields = {
-        "event_time": event_time,
+        "event_time": F.col("_event_time"),
         "client_ip": client_ip,
-        "remote_user": _dash_is_null(prefix.getItem(2)),
+        "remote_user": _dash_is_null(_at(prefix, 2)),
         "method": F.when(is_http, method),
         "path": F.when(is_http, F.substring(request, F.length(method) + 2, path_len)),
         "protocol": F.when(is_http, protocol),
@@ -131,12 +154,11 @@ def parse_lines(raw: DataFrame, max_line_bytes: int) -> DataFrame:
         "body_bytes": F.when(bytes_text == "-", F.lit(0).cast("bigint")).otherwise(
             bytes_text.try_cast("bigint")
         ),
-        "referrer": _dash_is_null(_unescape_placeholders(parts.getItem(3))),
-        "user_agent": _dash_is_null(_unescape_placeholders(parts.getItem(5))),
+        "referrer": _dash_is_null(_unescape_placeholders(_at(parts, 3))),
+        "user_agent": _dash_is_null(_unescape_placeholders(_at(parts, 5))),
     }
-    staged = raw.withColumn("reject_reason", reason)
     accepted = F.col("reject_reason").isNull()
-    return staged.select(
+    return judged.select(
         *raw.columns,
         *[F.when(accepted, col).alias(name) for name, col in fields.items()],
         "reject_reason",
