@@ -52,7 +52,7 @@ stack-up: setup
 	$(BIN)/lakehouse stack up
 
 stack-demo: setup
-	$(BIN)/lakehouse demo --runtime local
+	$(BIN)/lakehouse demo --runtime local --root var/stack-demo
 
 stack-status: $(INSTALLED)
 	$(BIN)/lakehouse stack status
