@@ -143,9 +143,11 @@ CREATE TABLE daily_top AS
   QUALIFY row_number() OVER (PARTITION BY day ORDER BY requests DESC, bytes DESC,
                              client_ip) <= 10;
 CREATE TABLE weekly_top AS
-  SELECT date_trunc('week', day) AS week_start, client_ip, sum(requests) AS requests,
-         sum(bytes) AS bytes
-  FROM ip_day GROUP BY ALL
+  SELECT * FROM (
+    SELECT date_trunc('week', day) AS week_start, client_ip, sum(requests) AS requests,
+           sum(bytes) AS bytes
+    FROM ip_day GROUP BY ALL
+  )
   QUALIFY row_number() OVER (PARTITION BY week_start ORDER BY requests DESC, bytes DESC,
                              client_ip) <= 10;
 """
