@@ -6,6 +6,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 PYTEST := $(BIN)/python -m pytest
+# Spark otherwise binds the driver's services to this machine's non-loopback address.
+export SPARK_LOCAL_IP ?= 127.0.0.1
 
 .PHONY: help setup demo test test-fast lint format stack-up stack-demo stack-status stack-down bench clean
 
