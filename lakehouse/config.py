@@ -8,7 +8,6 @@ from pathlib import Path
 from lakehouse import runtimes
 from lakehouse.errors import ConfigError
 from lakehouse.settings import Runtime, Settings, load_settings_file
-from lakehouse.stack_settings import LocalStackSettings
 
 DEFAULT_ROOT = Path("var/lakehouse")
 CONFIG_ENV = "LAKEHOUSE_CONFIG"
@@ -31,5 +30,8 @@ def resolve_settings(
     if chosen is Runtime.EMBEDDED:
         return runtimes.embedded(root)
     if chosen is Runtime.LOCAL:
-        return runtimes.local_stack(LocalStackSettings())
+        # The same ports as `lakehouse stack up` ($LAKEHOUSE_STACK_CONFIG, else defaults).
+        from lakehouse.stack.config import load_stack_settings
+
+        return runtimes.local_stack(load_stack_settings())
     raise ConfigError("runtime 'aws' needs --config PATH (the settings file mounted in the pod)")
