@@ -3,38 +3,15 @@
 from __future__ import annotations
 
 import os
-import re
-import shutil
-import subprocess
 from pathlib import Path
 
 from pyspark.sql import SparkSession
 
 from lakehouse import jars
-from lakehouse.errors import EnvironmentProblem
+from lakehouse.java import check_java
 from lakehouse.preflight import check_reachable
 from lakehouse.properties import catalog_properties, jar_sets, spark_conf
 from lakehouse.settings import Settings
-
-MIN_JAVA = 17
-
-
-def check_java() -> None:
-    """Fail with one actionable line when Java is missing or too old."""
-    java_home = os.environ.get("JAVA_HOME")
-    java = os.path.join(java_home, "bin", "java") if java_home else shutil.which("java")
-    if not java or not os.path.exists(java):
-        raise EnvironmentProblem(
-            "Java 17 is required but `java` was not found (JAVA_HOME or PATH): "
-            "install it, e.g. `apt-get install openjdk-17-jre-headless`"
-        )
-    out = subprocess.run([java, "-version"], capture_output=True, text=True, check=False).stderr
-    match = re.search(r'version "(\d+)', out)
-    if not match or int(match.group(1)) < MIN_JAVA:
-        raise EnvironmentProblem(
-            f"Java {MIN_JAVA}+ is required, found {out.splitlines()[0] if out else 'unknown'} "
-            f"at {java}: install OpenJDK 17 and set JAVA_HOME"
-        )
 
 
 def build_session(settings: Settings) -> SparkSession:

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from lakehouse import jars
 from lakehouse.errors import EnvironmentProblem
+from lakehouse.java import find_java
 from lakehouse.stack_settings import LocalStackSettings
 
 METASTORE_SET = "metastore"
@@ -59,17 +60,6 @@ class Toolchain:
 
 def unpack_dir() -> Path:
     return jars.cache_dir() / "unpacked"
-
-
-def find_java() -> str:
-    java_home = os.environ.get("JAVA_HOME")
-    java = os.path.join(java_home, "bin", "java") if java_home else shutil.which("java")
-    if not java or not os.path.exists(java):
-        raise EnvironmentProblem(
-            "Java 17 is required but `java` was not found (JAVA_HOME or PATH): "
-            "install it, e.g. `apt-get install openjdk-17-jre-headless`"
-        )
-    return java
 
 
 def find_javac(java: str) -> str:

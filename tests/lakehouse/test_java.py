@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from lakehouse.errors import EnvironmentProblem
-from spark.session import check_java
+from lakehouse.java import check_java
 
 
 def test_missing_java(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
