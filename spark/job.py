@@ -358,7 +358,8 @@ def run_etl(
     """Ingest every file under `source_uri` (default: the input location) not yet ingested."""
     from spark.session import build_session
 
-    started_at = datetime.now(UTC).replace(microsecond=0)
+    # Full precision: runs started within one second must still order by start time.
+    started_at = datetime.now(UTC)
     result = EtlResult(run_id=new_run_id(started_at), started_at=started_at)
     stages = _Stages(result, progress)
     spark = spark or stages.run("start Spark", lambda: build_session(settings))

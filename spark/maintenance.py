@@ -64,13 +64,20 @@ def maintain(
             f"older_than => {_ts(now - snapshot_age)}, retain_last => {retain_last})"
         ).first()
         result.expired_snapshots[name] = int(row.deleted_data_files_count) if row else 0
-        orphans = spark.sql(
-            f"CALL {catalog}.system.remove_orphan_files(table => '{ident}', "
-            f"older_than => {_ts(now - orphan_grace)})"
-        ).collect()
-        result.orphan_files[name] = len(orphans)
+        result.orphan_files[name] = _delete_orphans(spark, f"{catalog}.{ident}", now - orphan_grace)
     result.staging_dirs_removed = _remove_stale_staging(spark, settings, now - orphan_grace)
     return result
+
+
+def _delete_orphans(spark: SparkSession, table: str, older_than: datetime) -> int:
+    """Iceberg's DeleteOrphanFiles action (the SQL procedure refuses a grace under 24 h)."""
+    jvm = spark.sparkContext._jvm  # type: ignore[attr-defined]
+    session = spark._jsparkSession  # type: ignore[attr-defined]
+    iceberg_table = jvm.org.apache.iceberg.spark.Spark3Util.loadIcebergTable(session, table)
+    action = jvm.org.apache.iceberg.spark.actions.SparkActions.get(session)
+    millis = int(older_than.timestamp() * 1000)
+    result = action.deleteOrphanFiles(iceberg_table).olderThan(millis).execute()
+    return sum(1 for _ in result.orphanFileLocations())
 
 
 def _remove_stale_staging(spark: SparkSession, settings: Settings, before: datetime) -> int:
