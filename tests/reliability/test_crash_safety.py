@@ -57,7 +57,7 @@ def test_killed_run_then_rerun_equals_one_clean_run(
     assert_tables_match_input(_settings(root), TOP_N)
 
 
-@pytest.mark.skip(reason="fails after a killed run: under investigation (issue #7), see closing note")
+@pytest.mark.skip(reason="fails after a killed run: under investigation (issue #7)")
 def test_maintenance_removes_leftovers_and_keeps_rows(tmp_path: Path, logs: Path) -> None:
     root = _fresh_root(tmp_path, logs)
     kill_at_stage(root, "write access_logs", 2.0)
