@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from spark.inputs import InputFile, read_raw
@@ -88,6 +88,19 @@ def log_lines(draw: st.DrawFn) -> tuple[str, dict[str, Any]]:
     return line, expected
 
 
+# Each example is one Spark job over 40 lines; shrinking would re-run jobs for minutes.
+SPARK_BATCHES = settings(
+    max_examples=6,
+    deadline=None,
+    phases=[Phase.explicit, Phase.generate],
+    suppress_health_check=[
+        HealthCheck.function_scoped_fixture,
+        HealthCheck.too_slow,
+        HealthCheck.data_too_large,
+    ],
+)
+
+
 def _parse_lines(spark: Any, tmp: Path, lines: list[bytes]) -> list[dict[str, Any]]:
     path = tmp / f"batch-{abs(hash(tuple(lines)))}.log"
     path.write_bytes(b"\n".join(lines) + b"\n")
@@ -95,15 +108,7 @@ def _parse_lines(spark: Any, tmp: Path, lines: list[bytes]) -> list[dict[str, An
     return [r.asDict() for r in parse_lines(raw, 65536).orderBy("source_line").collect()]
 
 
-@settings(
-    max_examples=6,
-    deadline=None,
-    suppress_health_check=[
-        HealthCheck.function_scoped_fixture,
-        HealthCheck.too_slow,
-        HealthCheck.data_too_large,
-    ],
-)
+@SPARK_BATCHES
 @given(st.lists(log_lines(), min_size=40, max_size=40))
 def test_well_formed_lines_round_trip(spark: Any, tmp_path: Path, batch: list) -> None:
     rows = _parse_lines(spark, tmp_path, [line.encode() for line, _ in batch])
@@ -115,15 +120,7 @@ def test_well_formed_lines_round_trip(spark: Any, tmp_path: Path, batch: list) -
 _bytes_lines = st.binary(max_size=300).map(lambda b: b.replace(b"\n", b" ").replace(b"\r", b" "))
 
 
-@settings(
-    max_examples=6,
-    deadline=None,
-    suppress_health_check=[
-        HealthCheck.function_scoped_fixture,
-        HealthCheck.too_slow,
-        HealthCheck.data_too_large,
-    ],
-)
+@SPARK_BATCHES
 @given(
     st.lists(
         st.one_of(_bytes_lines, log_lines().map(lambda x: x[0].encode()[: len(x[0]) // 2])),
