@@ -26,7 +26,7 @@ app = typer.Typer(
     rich_markup_mode="rich",
     add_completion=False,
 )
-console = Console()
+console = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True, highlight=False)
 
 RuntimeOpt = Annotated[
