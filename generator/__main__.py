@@ -46,7 +46,8 @@ def _offset(text: str) -> int:
         return int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(
-            f"not a UTC offset (+HHMM, -HH:MM or minutes): {text!r}") from None
+            f"not a UTC offset (+HHMM, -HH:MM or minutes): {text!r}"
+        ) from None
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -54,22 +55,35 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m generator",
         description="Write realistic nginx combined access logs (gzip) in the raw layout "
-                    "<dest>/nginx/dt=YYYY-MM-DD/hour=HH/.")
-    parser.add_argument("destination", nargs="?",
-                        help="directory, file:// or s3://bucket/prefix URI "
-                             "(default with --config: the settings' input URI)")
-    parser.add_argument("--start", type=_date,
-                        help="first UTC day, YYYY-MM-DD (default: DAYS days before today)")
+        "<dest>/nginx/dt=YYYY-MM-DD/hour=HH/.",
+    )
+    parser.add_argument(
+        "destination",
+        nargs="?",
+        help="directory, file:// or s3://bucket/prefix URI "
+        "(default with --config: the settings' input URI)",
+    )
+    parser.add_argument(
+        "--start", type=_date, help="first UTC day, YYYY-MM-DD (default: DAYS days before today)"
+    )
     parser.add_argument("--days", type=int, default=defaults.days)
     parser.add_argument("--lines", type=int, default=defaults.lines, help="total lines")
     parser.add_argument("--seed", type=int, default=defaults.seed)
     parser.add_argument("--files-per-hour", type=int, default=defaults.files_per_hour)
-    parser.add_argument("--utc-offset", type=_offset, default=defaults.utc_offset_minutes,
-                        help="the server's UTC offset: +0200, 330 (minutes), =-09:30")
+    parser.add_argument(
+        "--utc-offset",
+        type=_offset,
+        default=defaults.utc_offset_minutes,
+        help="the server's UTC offset: +0200, 330 (minutes), =-09:30",
+    )
     parser.add_argument("--host", default=defaults.host, help="server name in file names")
-    parser.add_argument("--workers", type=int, default=None,
-                        help="processes (default: the CPUs available, cgroup quota "
-                             "included, at most one per 200k lines)")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="processes (default: the CPUs available, cgroup quota "
+        "included, at most one per 200k lines)",
+    )
     parser.add_argument("--config", type=Path, help="lakehouse settings TOML file")
     parser.add_argument("--s3-endpoint", help="S3-compatible endpoint URL (default: AWS)")
     parser.add_argument("--s3-region", default=None)
@@ -92,9 +106,17 @@ def _s3_settings(args: argparse.Namespace) -> tuple[str | None, S3Settings | Non
         from lakehouse.settings import S3Settings
 
         base = s3 or S3Settings()
-        s3 = base.model_copy(update={
-            k: v for k, v in (("endpoint", args.s3_endpoint), ("region", args.s3_region),
-                              ("path_style", args.s3_path_style or None)) if v is not None})
+        s3 = base.model_copy(
+            update={
+                k: v
+                for k, v in (
+                    ("endpoint", args.s3_endpoint),
+                    ("region", args.s3_region),
+                    ("path_style", args.s3_path_style or None),
+                )
+                if v is not None
+            }
+        )
     return destination, s3
 
 
@@ -105,18 +127,26 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not destination:
             raise ConfigError("generator: give a destination or --config")
         start = args.start or (dt.datetime.now(dt.UTC).date() - dt.timedelta(days=args.days))
-        spec = TrafficSpec(start=start, days=args.days, lines=args.lines, seed=args.seed,
-                           files_per_hour=args.files_per_hour,
-                           utc_offset_minutes=args.utc_offset, host=args.host)
+        spec = TrafficSpec(
+            start=start,
+            days=args.days,
+            lines=args.lines,
+            seed=args.seed,
+            files_per_hour=args.files_per_hour,
+            utc_offset_minutes=args.utc_offset,
+            host=args.host,
+        )
         result = generate(spec, destination, s3=s3, workers=args.workers)
     except LakehouseError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     if not args.quiet:
         rate = result.lines / result.seconds if result.seconds else 0.0
-        print(f"wrote {result.lines:,} lines in {len(result.files)} files under {destination} "
-              f"({result.bytes_compressed / 1e6:.1f} MB gzip, {result.bytes_raw / 1e6:.1f} MB "
-              f"raw) in {result.seconds:.1f} s: {rate:,.0f} lines/s")
+        print(
+            f"wrote {result.lines:,} lines in {len(result.files)} files under {destination} "
+            f"({result.bytes_compressed / 1e6:.1f} MB gzip, {result.bytes_raw / 1e6:.1f} MB "
+            f"raw) in {result.seconds:.1f} s: {rate:,.0f} lines/s"
+        )
     return 0
 
 

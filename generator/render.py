@@ -60,7 +60,8 @@ def render(model: Model, plan: FilePlan, seed: int, offset_minutes: int) -> Iter
     stamps = [s.encode("ascii") for s in hour_stamps(plan.utc_start, offset_minutes)]
     per_second = Counter(map(_SECOND_OF.__getitem__, _u16(rng.randbytes(2 * plan.lines))))
     line_stamps = chain.from_iterable(
-        map(repeat, stamps, [per_second[s] for s in range(_SECONDS_PER_HOUR)]))
+        map(repeat, stamps, [per_second[s] for s in range(_SECONDS_PER_HOUR)])
+    )
     kind_of = kind_table(plan.kind_weights)
     for start in range(0, plan.lines, CHUNK_LINES):
         n = min(CHUNK_LINES, plan.lines - start)
@@ -71,16 +72,22 @@ def render(model: Model, plan: FilePlan, seed: int, offset_minutes: int) -> Iter
             size = len(pop.heads)
             # Bot tables have exactly 2^16 slots: a uint16 is a slot, no arithmetic.
             slots: Sequence[int] = (
-                _u16(rng.randbytes(2 * count)) if size == _U16
-                else list(map(mod, _u32(rng.randbytes(4 * count)), repeat(size))))
+                _u16(rng.randbytes(2 * count))
+                if size == _U16
+                else list(map(mod, _u32(rng.randbytes(4 * count)), repeat(size)))
+            )
             heads.append(map(pop.heads.__getitem__, slots))
             agents.append(map(pop.agents.__getitem__, slots))
             requests.append(map(pop.requests.__getitem__, _u16(rng.randbytes(2 * count))))
         # Each kind's iterators are consumed in the order that kind appears in `kinds`.
-        yield b"".join(chain.from_iterable(zip(
-            map(next, map(heads.__getitem__, kinds)),
-            islice(line_stamps, n),
-            map(next, map(requests.__getitem__, kinds)),
-            map(next, map(agents.__getitem__, kinds)),
-            strict=True,
-        )))
+        yield b"".join(
+            chain.from_iterable(
+                zip(
+                    map(next, map(heads.__getitem__, kinds)),
+                    islice(line_stamps, n),
+                    map(next, map(requests.__getitem__, kinds)),
+                    map(next, map(agents.__getitem__, kinds)),
+                    strict=True,
+                )
+            )
+        )

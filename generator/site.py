@@ -33,19 +33,30 @@ SITE = "https://www.example.com"
 HOME_PAGE_BYTES = 74_512
 NGINX_VERSION = "nginx/1.26.2"
 
-_REASONS = {400: "Bad Request", 403: "Forbidden", 404: "Not Found", 405: "Not Allowed",
-            429: "Too Many Requests", 500: "Internal Server Error", 502: "Bad Gateway",
-            503: "Service Temporarily Unavailable", 504: "Gateway Time-out",
-            301: "Moved Permanently", 302: "Found"}
+_REASONS = {
+    400: "Bad Request",
+    403: "Forbidden",
+    404: "Not Found",
+    405: "Not Allowed",
+    429: "Too Many Requests",
+    500: "Internal Server Error",
+    502: "Bad Gateway",
+    503: "Service Temporarily Unavailable",
+    504: "Gateway Time-out",
+    301: "Moved Permanently",
+    302: "Found",
+}
 
 
 @functools.cache
 def nginx_error_page_length(status: int) -> int:
     """Bytes of nginx's built-in error page (server_tokens on), e.g. 153 for a 404."""
     title = f"{status} {_REASONS[status]}"
-    body = (f"<html>\r\n<head><title>{title}</title></head>\r\n<body>\r\n"
-            f"<center><h1>{title}</h1></center>\r\n"
-            f"<hr><center>{NGINX_VERSION}</center>\r\n</body>\r\n</html>\r\n")
+    body = (
+        f"<html>\r\n<head><title>{title}</title></head>\r\n<body>\r\n"
+        f"<center><h1>{title}</h1></center>\r\n"
+        f"<hr><center>{NGINX_VERSION}</center>\r\n</body>\r\n</html>\r\n"
+    )
     return len(body)
 
 
@@ -68,37 +79,126 @@ def _pick(rng: random.Random, table: Sequence[tuple[T, float]]) -> Callable[[], 
 
 
 _CATEGORIES = (
-    "shoes", "running-shoes", "boots", "sneakers", "sandals", "jackets", "rain-jackets",
-    "t-shirts", "shirts", "hoodies", "jeans", "trousers", "shorts", "dresses", "skirts",
-    "socks", "bags", "backpacks", "hats", "gloves", "scarves", "watches", "sunglasses",
-    "sports", "outdoor", "kids", "sale", "new-arrivals", "gift-cards", "accessories",
+    "shoes",
+    "running-shoes",
+    "boots",
+    "sneakers",
+    "sandals",
+    "jackets",
+    "rain-jackets",
+    "t-shirts",
+    "shirts",
+    "hoodies",
+    "jeans",
+    "trousers",
+    "shorts",
+    "dresses",
+    "skirts",
+    "socks",
+    "bags",
+    "backpacks",
+    "hats",
+    "gloves",
+    "scarves",
+    "watches",
+    "sunglasses",
+    "sports",
+    "outdoor",
+    "kids",
+    "sale",
+    "new-arrivals",
+    "gift-cards",
+    "accessories",
 )
-_WORDS = ("how", "to", "choose", "the", "best", "running", "shoes", "for", "winter", "care",
-          "guide", "waterproof", "jacket", "size", "chart", "spring", "trends", "hiking",
-          "packing", "list", "city", "style", "leather", "boots", "clean", "sustainable",
-          "cotton", "gift", "ideas", "travel")
+_WORDS = (
+    "how",
+    "to",
+    "choose",
+    "the",
+    "best",
+    "running",
+    "shoes",
+    "for",
+    "winter",
+    "care",
+    "guide",
+    "waterproof",
+    "jacket",
+    "size",
+    "chart",
+    "spring",
+    "trends",
+    "hiking",
+    "packing",
+    "list",
+    "city",
+    "style",
+    "leather",
+    "boots",
+    "clean",
+    "sustainable",
+    "cotton",
+    "gift",
+    "ideas",
+    "travel",
+)
 _SEARCH_TERMS = (
-    "running+shoes", "rain+jacket", "black+boots", "hoodie", "gift+card", "socks",
-    "waterproof", "size+44", "jeans+slim", "backpack", "sale", "leather+bag", "sandals",
-    "kids+shoes", "sunglasses", "winter+gloves", "caf%C3%A9+racer", "t-shirt+white",
-    "wool+scarf", "trail+running", "nike", "adidas", "new+balance", "return+policy",
-    "%E9%9D%B4", "sneakers+women", "hiking+boots", "yoga", "shorts", "dress",
+    "running+shoes",
+    "rain+jacket",
+    "black+boots",
+    "hoodie",
+    "gift+card",
+    "socks",
+    "waterproof",
+    "size+44",
+    "jeans+slim",
+    "backpack",
+    "sale",
+    "leather+bag",
+    "sandals",
+    "kids+shoes",
+    "sunglasses",
+    "winter+gloves",
+    "caf%C3%A9+racer",
+    "t-shirt+white",
+    "wool+scarf",
+    "trail+running",
+    "nike",
+    "adidas",
+    "new+balance",
+    "return+policy",
+    "%E9%9D%B4",
+    "sneakers+women",
+    "hiking+boots",
+    "yoga",
+    "shorts",
+    "dress",
 )
 _CAMPAIGNS = (
     "?utm_source=newsletter&utm_medium=email&utm_campaign=autumn_sale",
     "?utm_source=facebook&utm_medium=cpc&utm_campaign=retargeting",
-    "?gclid=Cj0KCQjw9Km3BhDjARIsAGUb4nw", "?fbclid=IwAR2x7Yc1pQm0N4Zl8kq9",
-    "?utm_source=instagram&utm_medium=social", "?ref=producthunt",
+    "?gclid=Cj0KCQjw9Km3BhDjARIsAGUb4nw",
+    "?fbclid=IwAR2x7Yc1pQm0N4Zl8kq9",
+    "?utm_source=instagram&utm_medium=social",
+    "?ref=producthunt",
 )
 _EXTERNAL_REFERERS = (
-    ("https://www.google.com/", 30.0), ("https://www.bing.com/", 3.0),
-    ("https://duckduckgo.com/", 2.0), ("https://l.facebook.com/", 2.0),
-    ("https://www.instagram.com/", 1.0), ("https://t.co/", 0.8),
-    ("https://www.reddit.com/", 0.8), ("android-app://com.google.android.gm/", 0.6),
-    ("https://www.google.de/", 1.5), ("https://www.google.co.uk/", 1.5),
-    ("https://search.yahoo.com/", 0.5), ("https://www.pinterest.com/", 0.5),
-    ("https://news.ycombinator.com/", 0.3), ("https://yandex.ru/", 0.3),
-    ("https://www.ecosia.org/", 0.4), ("https://chatgpt.com/", 0.6),
+    ("https://www.google.com/", 30.0),
+    ("https://www.bing.com/", 3.0),
+    ("https://duckduckgo.com/", 2.0),
+    ("https://l.facebook.com/", 2.0),
+    ("https://www.instagram.com/", 1.0),
+    ("https://t.co/", 0.8),
+    ("https://www.reddit.com/", 0.8),
+    ("android-app://com.google.android.gm/", 0.6),
+    ("https://www.google.de/", 1.5),
+    ("https://www.google.co.uk/", 1.5),
+    ("https://search.yahoo.com/", 0.5),
+    ("https://www.pinterest.com/", 0.5),
+    ("https://news.ycombinator.com/", 0.3),
+    ("https://yandex.ru/", 0.3),
+    ("https://www.ecosia.org/", 0.4),
+    ("https://chatgpt.com/", 0.6),
 )
 
 
@@ -107,9 +207,7 @@ class Catalog:
 
     def __init__(self, rng: random.Random, products: int = 4000) -> None:
         self.products = rng.sample(range(10_000, 100_000), products)
-        self.blog = [
-            "-".join(rng.sample(_WORDS, rng.randint(3, 6))) for _ in range(240)
-        ]
+        self.blog = ["-".join(rng.sample(_WORDS, rng.randint(3, 6))) for _ in range(240)]
         build = f"{rng.getrandbits(32):08x}"
         vendor, runtime = build[::-1], build[2:] + build[:2]
         # (path, bytes sent): bundles are served gzip-compressed, images as they are.
@@ -154,13 +252,24 @@ class _Draw:
         self.blog = _pick(rng, [(b, (r + 3) ** -1.2) for r, b in enumerate(catalog.blog)])
         self.referer = _pick(rng, _EXTERNAL_REFERERS)
         self.protocol = _pick(rng, (("HTTP/2.0", 0.62), ("HTTP/1.1", 0.37), ("HTTP/1.0", 0.01)))
-        self.page_status = _pick(rng, ((200, 88.5), (304, 1.0), (301, 2.0), (302, 1.5),
-                                       (404, 3.5), (499, 0.8), (500, 0.6), (502, 0.4),
-                                       (503, 0.4)))
+        self.page_status = _pick(
+            rng,
+            (
+                (200, 88.5),
+                (304, 1.0),
+                (301, 2.0),
+                (302, 1.5),
+                (404, 3.5),
+                (499, 0.8),
+                (500, 0.6),
+                (502, 0.4),
+                (503, 0.4),
+            ),
+        )
         self.asset_status = _pick(rng, ((200, 77.5), (304, 21.0), (404, 1.0), (499, 0.5)))
-        self.static_asset = _pick(rng, list(zip(catalog.assets,
-                                                (10, 4, 10, 8, 9, 6, 2, 9, 5, 7, 6),
-                                                strict=True)))
+        self.static_asset = _pick(
+            rng, list(zip(catalog.assets, (10, 4, 10, 8, 9, 6, 2, 9, 5, 7, 6), strict=True))
+        )
         self.image_width = _pick(rng, ((320, 5), (640, 4), (1280, 1)))
         self.category_page = _pick(rng, ((1, 60), (2, 15), (3, 8), (4, 5), (5, 3), (8, 1)))
 
@@ -180,15 +289,25 @@ class _Draw:
             page = self.category_page()
             query = "" if page == 1 else f"?page={page}"
             if self.rng.random() < 0.15:
-                sort = self.rng.choice(('price_asc', 'price_desc', 'newest'))
+                sort = self.rng.choice(("price_asc", "price_desc", "newest"))
                 query = f"{query or '?page=1'}&sort={sort}"
             return f"/category/{self.category()}{query}"
         if r < 0.86:
             return f"/blog/{self.blog()}"
         if r < 0.95:
             return f"/search?q={self.rng.choice(_SEARCH_TERMS)}"
-        return self.rng.choice(("/cart", "/account", "/login", "/about", "/contact",
-                                "/shipping", "/returns", "/checkout"))
+        return self.rng.choice(
+            (
+                "/cart",
+                "/account",
+                "/login",
+                "/about",
+                "/contact",
+                "/shipping",
+                "/returns",
+                "/checkout",
+            )
+        )
 
     def internal_referer(self) -> str:
         return SITE + self.page()
@@ -247,8 +366,9 @@ def _asset(d: _Draw) -> str:
         path = f"/images/products/{d.product().rsplit('/', 1)[1]}-{width}.webp"
         size = _stable(path, width * width // 14, width * width // 7)
     status = d.asset_status()
-    sent = {200: size, 304: 0, 404: nginx_error_page_length(404),
-            499: rng.randrange(0, size + 1)}[status]
+    sent = {200: size, 304: 0, 404: nginx_error_page_length(404), 499: rng.randrange(0, size + 1)}[
+        status
+    ]
     if path.endswith(".woff2"):
         referer: str | None = f"{SITE}{d.catalog.assets[0][0]}"
     else:
@@ -291,13 +411,19 @@ def _api(d: _Draw) -> str:
 
 def _misc(d: _Draw) -> str:
     rng = d.rng
-    path, status, size = rng.choices((
-        ("/robots.txt", 200, 312), ("/sitemap.xml", 200, 1_911),
-        ("/apple-touch-icon.png", 404, nginx_error_page_length(404)),
-        ("/apple-touch-icon-precomposed.png", 404, nginx_error_page_length(404)),
-        ("/manifest.webmanifest", 200, 644), ("/ads.txt", 404, nginx_error_page_length(404)),
-        ("/.well-known/security.txt", 200, 241), ("/favicon-32x32.png", 200, 1_520),
-    ), (5, 2, 10, 6, 8, 1, 1, 6))[0]
+    path, status, size = rng.choices(
+        (
+            ("/robots.txt", 200, 312),
+            ("/sitemap.xml", 200, 1_911),
+            ("/apple-touch-icon.png", 404, nginx_error_page_length(404)),
+            ("/apple-touch-icon-precomposed.png", 404, nginx_error_page_length(404)),
+            ("/manifest.webmanifest", 200, 644),
+            ("/ads.txt", 404, nginx_error_page_length(404)),
+            ("/.well-known/security.txt", 200, 241),
+            ("/favicon-32x32.png", 200, 1_520),
+        ),
+        (5, 2, 10, 6, 8, 1, 1, 6),
+    )[0]
     return request_part(f"GET {path} {d.protocol()}", status, size, None)
 
 
@@ -321,13 +447,24 @@ def crawler_requests(rng: random.Random, catalog: Catalog, n: int) -> list[str]:
         else:
             path = draw.page(popular=False)
             base = catalog.page_size(path.split("?")[0])
-        status = 301 if path.startswith("/product.php") else rng.choices(
-            (200, 304, 301, 404, 410, 429, 503), (87.0, 4.0, 2.0, 5.0, 0.5, 0.7, 0.8))[0]
+        status = (
+            301
+            if path.startswith("/product.php")
+            else rng.choices(
+                (200, 304, 301, 404, 410, 429, 503), (87.0, 4.0, 2.0, 5.0, 0.5, 0.7, 0.8)
+            )[0]
+        )
         # Rendered pages vary a little per request; files (images, sitemaps) do not.
         rendered = not path.startswith(("/images/", "/robots.txt", "/sitemap"))
-        size = {200: int(base * rng.uniform(0.98, 1.02)) if rendered else base, 304: 0,
-                301: nginx_error_page_length(301), 404: 5_840, 410: 5_840,
-                429: nginx_error_page_length(429), 503: nginx_error_page_length(503)}[status]
+        size = {
+            200: int(base * rng.uniform(0.98, 1.02)) if rendered else base,
+            304: 0,
+            301: nginx_error_page_length(301),
+            404: 5_840,
+            410: 5_840,
+            429: nginx_error_page_length(429),
+            503: nginx_error_page_length(503),
+        }[status]
         proto = "HTTP/1.1" if rng.random() < 0.8 else "HTTP/2.0"
         out.append(request_part(f"GET {path} {proto}", status, size, None))
     return out
@@ -337,25 +474,50 @@ def monitor_requests(rng: random.Random, catalog: Catalog, n: int) -> list[str]:
     home = catalog.page_size("/")
     out = []
     for _ in range(n):
-        request, status, size = rng.choices((
-            ("HEAD / HTTP/1.1", 200, 0),
-            ("GET / HTTP/1.1", 200, int(home * rng.uniform(0.98, 1.02))),
-            ("GET /health HTTP/1.1", 200, 2),
-            ("GET /health HTTP/1.1", 503, nginx_error_page_length(503)),
-        ), (40, 20, 40, 0.2))[0]
+        request, status, size = rng.choices(
+            (
+                ("HEAD / HTTP/1.1", 200, 0),
+                ("GET / HTTP/1.1", 200, int(home * rng.uniform(0.98, 1.02))),
+                ("GET /health HTTP/1.1", 200, 2),
+                ("GET /health HTTP/1.1", 503, nginx_error_page_length(503)),
+            ),
+            (40, 20, 40, 0.2),
+        )[0]
         out.append(request_part(request, status, size, None))
     return out
 
 
 _PROBES = (
-    "/.env", "/.env.production", "/.git/config", "/.git/HEAD", "/wp-login.php",
-    "/wp-admin/setup-config.php", "/xmlrpc.php", "/wp-includes/wlwmanifest.xml",
-    "/phpmyadmin/", "/pma/index.php", "/admin/config.php", "/config.json", "/.aws/credentials",
-    "/server-status", "/actuator/env", "/api/.env", "/vendor/phpunit/phpunit/src/Util/PHP/"
-    "eval-stdin.php", "/cgi-bin/luci/;stok=/locale", "/boaform/admin/formLogin",
-    "/HNAP1/", "/solr/admin/info/system?wt=json", "/owa/auth/logon.aspx", "/.DS_Store",
-    "/backup.sql", "/db.sql.gz", "/telescope/requests", "/_ignition/execute-solution",
-    "/geoserver/web/", "/console/", "/autodiscover/autodiscover.json",
+    "/.env",
+    "/.env.production",
+    "/.git/config",
+    "/.git/HEAD",
+    "/wp-login.php",
+    "/wp-admin/setup-config.php",
+    "/xmlrpc.php",
+    "/wp-includes/wlwmanifest.xml",
+    "/phpmyadmin/",
+    "/pma/index.php",
+    "/admin/config.php",
+    "/config.json",
+    "/.aws/credentials",
+    "/server-status",
+    "/actuator/env",
+    "/api/.env",
+    "/vendor/phpunit/phpunit/src/Util/PHP/eval-stdin.php",
+    "/cgi-bin/luci/;stok=/locale",
+    "/boaform/admin/formLogin",
+    "/HNAP1/",
+    "/solr/admin/info/system?wt=json",
+    "/owa/auth/logon.aspx",
+    "/.DS_Store",
+    "/backup.sql",
+    "/db.sql.gz",
+    "/telescope/requests",
+    "/_ignition/execute-solution",
+    "/geoserver/web/",
+    "/console/",
+    "/autodiscover/autodiscover.json",
 )
 
 
@@ -369,14 +531,28 @@ def scanner_requests(rng: random.Random, catalog: Catalog, n: int) -> list[str]:
         proto = rng.choice(("HTTP/1.1", "HTTP/1.1", "HTTP/1.0"))
         if r < 0.62:
             method = "POST" if rng.random() < 0.1 else "GET"
-            out.append(request_part(f"{method} {rng.choice(_PROBES)} {proto}", 404, not_found,
-                                    None))
+            out.append(
+                request_part(f"{method} {rng.choice(_PROBES)} {proto}", 404, not_found, None)
+            )
         elif r < 0.72:
             out.append(request_part(f"GET / {proto}", 200, HOME_PAGE_BYTES, None))
         elif r < 0.8:
             # A TLS ClientHello sent to the plain-HTTP port: nginx logs the raw bytes.
-            hello = bytes((0x16, 0x03, 0x01, 0x00, rng.randrange(0x80, 0xFF), 0x01, 0x00, 0x00,
-                           rng.randrange(0x80, 0xFF), 0x03, 0x03))
+            hello = bytes(
+                (
+                    0x16,
+                    0x03,
+                    0x01,
+                    0x00,
+                    rng.randrange(0x80, 0xFF),
+                    0x01,
+                    0x00,
+                    0x00,
+                    rng.randrange(0x80, 0xFF),
+                    0x03,
+                    0x03,
+                )
+            )
             out.append(request_part(hello, 400, bad, None))
         elif r < 0.86:
             out.append(request_part(None, 400, 0, None))  # connected, sent nothing
@@ -384,16 +560,25 @@ def scanner_requests(rng: random.Random, catalog: Catalog, n: int) -> list[str]:
             out.append(request_part(f"CONNECT www.example.org:443 {proto}", 400, bad, None))
         elif r < 0.94:
             # ThinkPHP remote code execution probe: backslashes, escaped by nginx.
-            out.append(request_part(
-                "GET /index.php?s=/Index/\\think\\app/invokefunction&function="
-                "call_user_func_array&vars[0]=md5&vars[1][]=HelloThinkPHP HTTP/1.1",
-                404, not_found, None))
+            out.append(
+                request_part(
+                    "GET /index.php?s=/Index/\\think\\app/invokefunction&function="
+                    "call_user_func_array&vars[0]=md5&vars[1][]=HelloThinkPHP HTTP/1.1",
+                    404,
+                    not_found,
+                    None,
+                )
+            )
         elif r < 0.97:
             # SQL injection with a raw quote: nginx writes it as \x22.
-            out.append(request_part(
-                f'GET /products/{rng.randint(10_000, 99_999)}?id=1" OR "1"="1 HTTP/1.1',
-                404, 5_840, None))
+            out.append(
+                request_part(
+                    f'GET /products/{rng.randint(10_000, 99_999)}?id=1" OR "1"="1 HTTP/1.1',
+                    404,
+                    5_840,
+                    None,
+                )
+            )
         else:
-            out.append(request_part(f"PROPFIND / {proto}", 405, nginx_error_page_length(405),
-                                    None))
+            out.append(request_part(f"PROPFIND / {proto}", 405, nginx_error_page_length(405), None))
     return out

@@ -27,8 +27,30 @@ KIND_SHARES = (0.72, 0.22, 0.02, 0.04)
 
 # Relative human traffic by local hour (00..23): an online shop's day.
 HUMAN_BY_LOCAL_HOUR = (
-    0.42, 0.28, 0.19, 0.14, 0.12, 0.13, 0.21, 0.36, 0.54, 0.68, 0.78, 0.84,
-    0.88, 0.86, 0.83, 0.82, 0.84, 0.88, 0.94, 1.00, 1.00, 0.93, 0.78, 0.60,
+    0.42,
+    0.28,
+    0.19,
+    0.14,
+    0.12,
+    0.13,
+    0.21,
+    0.36,
+    0.54,
+    0.68,
+    0.78,
+    0.84,
+    0.88,
+    0.86,
+    0.83,
+    0.82,
+    0.84,
+    0.88,
+    0.94,
+    1.00,
+    1.00,
+    0.93,
+    0.78,
+    0.60,
 )
 WEEKDAY_FACTOR = (1.0, 1.02, 1.0, 0.98, 0.95, 0.82, 0.88)  # Monday..Sunday
 
@@ -57,12 +79,14 @@ class TrafficSpec:
         _check_int("lines", self.lines, 0, None)
         _check_int("seed", self.seed, None, None)
         _check_int("files_per_hour", self.files_per_hour, 1, MAX_FILES_PER_HOUR)
-        _check_int("utc_offset_minutes", self.utc_offset_minutes, MIN_OFFSET_MINUTES,
-                   MAX_OFFSET_MINUTES)
+        _check_int(
+            "utc_offset_minutes", self.utc_offset_minutes, MIN_OFFSET_MINUTES, MAX_OFFSET_MINUTES
+        )
         if not isinstance(self.host, str) or not _HOST.fullmatch(self.host):
             raise ConfigError(
                 f"generator: host must be 1-63 letters, digits, '.', '_' or '-' "
-                f"(it goes into file names; got {self.host!r})")
+                f"(it goes into file names; got {self.host!r})"
+            )
 
 
 def _check_int(name: str, value: object, low: int | None, high: int | None) -> None:
@@ -122,22 +146,37 @@ def plan_files(spec: TrafficSpec) -> list[FilePlan]:
     human = []
     for i, utc in enumerate(hours):
         local_mid = utc + dt.timedelta(minutes=30) + offset
-        human.append(HUMAN_BY_LOCAL_HOUR[local_mid.hour] * WEEKDAY_FACTOR[local_mid.weekday()]
-                     * day_factor[i // 24])
+        human.append(
+            HUMAN_BY_LOCAL_HOUR[local_mid.hour]
+            * WEEKDAY_FACTOR[local_mid.weekday()]
+            * day_factor[i // 24]
+        )
     # Flat rates for the rest, scaled so the day-long shares match KIND_SHARES.
     per_human = sum(human) / len(human) / KIND_SHARES[0]
     weights = []
     for h in human:
         burst = rng.uniform(0.4, 1.8)  # scanners come in waves
-        weights.append((h, per_human * KIND_SHARES[1], per_human * KIND_SHARES[2],
-                        per_human * KIND_SHARES[3] * burst))
+        weights.append(
+            (
+                h,
+                per_human * KIND_SHARES[1],
+                per_human * KIND_SHARES[2],
+                per_human * KIND_SHARES[3] * burst,
+            )
+        )
 
     parts = spec.files_per_hour
     file_weights = [sum(w) / parts for w in weights for _ in range(parts)]
     counts = split_exactly(spec.lines, file_weights)
     return [
-        FilePlan(utc_start=utc, part=p, lines=counts[i * parts + p], kind_weights=weights[i],
-                 host=spec.host, parts=parts)
+        FilePlan(
+            utc_start=utc,
+            part=p,
+            lines=counts[i * parts + p],
+            kind_weights=weights[i],
+            host=spec.host,
+            parts=parts,
+        )
         for i, utc in enumerate(hours)
         for p in range(parts)
     ]

@@ -87,12 +87,16 @@ def parse_destination(destination: str) -> Destination:
         return Destination("s3", f"{bucket}/{prefix}" if prefix else bucket, destination)
     if parts.scheme == "file":
         if parts.netloc not in ("", "localhost"):
-            raise ConfigError(f"generator: destination {destination!r}: file URIs must be "
-                              "local (file:///abs/path)")
+            raise ConfigError(
+                f"generator: destination {destination!r}: file URIs must be "
+                "local (file:///abs/path)"
+            )
         return Destination("file", os.path.abspath(unquote(parts.path)), destination)
     if parts.scheme and len(parts.scheme) > 1:  # a one-letter scheme is a Windows drive
-        raise ConfigError(f"generator: destination {destination!r}: unsupported scheme "
-                          f"{parts.scheme!r} (use a directory, file:// or s3://)")
+        raise ConfigError(
+            f"generator: destination {destination!r}: unsupported scheme "
+            f"{parts.scheme!r} (use a directory, file:// or s3://)"
+        )
     return Destination("local", os.path.abspath(destination), destination)
 
 
@@ -125,14 +129,16 @@ class _Sink:
         if self.dest.scheme == "s3":
             buffer = io.BytesIO()
             produce(buffer)
-            with self._s3().open_output_stream(f"{self.dest.root}/{relative}",
-                                               compression=None) as out:
+            with self._s3().open_output_stream(
+                f"{self.dest.root}/{relative}", compression=None
+            ) as out:
                 out.write(buffer.getbuffer())
             return
         final = os.path.join(self.dest.root, relative)
         os.makedirs(os.path.dirname(final), exist_ok=True)
-        temporary = os.path.join(os.path.dirname(final),
-                                 f".{os.path.basename(final)}.{os.getpid()}.tmp")
+        temporary = os.path.join(
+            os.path.dirname(final), f".{os.path.basename(final)}.{os.getpid()}.tmp"
+        )
         try:
             with open(temporary, "wb") as out:
                 produce(out)
@@ -283,14 +289,16 @@ def generate(
     )
 
 
-def _run_pool(job: _Job, plans: list[FilePlan], workers: int,
-              done: Callable[[int, _Written], None]) -> None:
+def _run_pool(
+    job: _Job, plans: list[FilePlan], workers: int, done: Callable[[int, _Written], None]
+) -> None:
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
         # Largest files first: the pool finishes together instead of on one straggler.
         order = sorted(range(len(plans)), key=lambda i: -plans[i].lines)
         pending: dict[Future[_Written], int] = {
-            pool.submit(_write_file, job, plans[i]): i for i in order}
+            pool.submit(_write_file, job, plans[i]): i for i in order
+        }
         try:
             while pending:
                 finished, _ = wait(pending, return_when=FIRST_EXCEPTION)
@@ -300,7 +308,8 @@ def _run_pool(job: _Job, plans: list[FilePlan], workers: int,
             pool.shutdown(wait=True, cancel_futures=True)
             raise EnvironmentProblem(
                 f"generator: a worker process died (out of memory?); {workers} workers "
-                "were running: retry with fewer") from None
+                "were running: retry with fewer"
+            ) from None
         except BaseException:
             pool.shutdown(wait=True, cancel_futures=True)
             raise

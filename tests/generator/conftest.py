@@ -43,6 +43,7 @@ def sample(tmp_path_factory: pytest.TempPathFactory) -> Sample:
     root = tmp_path_factory.mktemp("generated")
     result = generate(SAMPLE_SPEC, str(root), workers=1)
     lines = {path: read_lines(path) for path in gz_files(root)}
-    records = {path: [reference.parse(line) for line in file_lines]
-               for path, file_lines in lines.items()}
+    records = {
+        path: [reference.parse(line) for line in file_lines] for path, file_lines in lines.items()
+    }
     return Sample(root, SAMPLE_SPEC, result, lines, records)

@@ -14,13 +14,17 @@ import functools
 import re
 from dataclasses import dataclass
 
-MONTHS = {m: i for i, m in enumerate(
-    ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"), 1)}
+MONTHS = {
+    m: i
+    for i, m in enumerate(
+        ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"), 1
+    )
+}
 
 # Inside quotes nginx writes printable ASCII except `"` and `\`, or an `\xHH` escape.
 # Possessive quantifiers: runs are taken whole and never backtracked into (fast, and no
 # catastrophic backtracking on lines that do not match).
-_QUOTED = r'(?:[ !#-\[\]-~]++|\\x[0-9A-F]{2})*+'
+_QUOTED = r"(?:[ !#-\[\]-~]++|\\x[0-9A-F]{2})*+"
 LINE = re.compile(
     r"(?P<addr>[0-9A-Fa-f:.]+) - (?P<user>(?:[!#-\[\]-~]++|\\x[0-9A-F]{2})++) "
     r"\[(?P<day>\d{2})/(?P<mon>[A-Z][a-z]{2})/(?P<year>\d{4}):"
@@ -57,8 +61,9 @@ def _absent(value: str) -> str | None:
 
 
 @functools.lru_cache(maxsize=8192)  # lines of one second share their timestamp
-def _utc(day: str, mon: str, year: str, hh: str, mm: str, ss: str,
-         off: str) -> tuple[dt.datetime, int]:
+def _utc(
+    day: str, mon: str, year: str, hh: str, mm: str, ss: str, off: str
+) -> tuple[dt.datetime, int]:
     if mon not in MONTHS:
         raise Rejected("unknown month")
     sign = -1 if off[0] == "-" else 1
@@ -67,8 +72,15 @@ def _utc(day: str, mon: str, year: str, hh: str, mm: str, ss: str,
         raise Rejected("offset out of range")
     offset = sign * (off_h * 60 + off_m)
     try:
-        local = dt.datetime(int(year), MONTHS[mon], int(day), int(hh), int(mm), int(ss),
-                            tzinfo=dt.timezone(dt.timedelta(minutes=offset)))
+        local = dt.datetime(
+            int(year),
+            MONTHS[mon],
+            int(day),
+            int(hh),
+            int(mm),
+            int(ss),
+            tzinfo=dt.timezone(dt.timedelta(minutes=offset)),
+        )
     except ValueError:
         raise Rejected("impossible date") from None
     return local.astimezone(dt.UTC), offset
@@ -88,11 +100,17 @@ def parse(line: str) -> Record:
     if len(tokens) >= 3 and _PROTOCOL.fullmatch(tokens[-1]):
         method, path, protocol = tokens[0], " ".join(tokens[1:-1]), tokens[-1]
     return Record(
-        client_ip=f["addr"], remote_user=_absent(f["user"]),
-        event_time_utc=event_time, offset_minutes=offset,
-        method=method, path=path, protocol=protocol,
-        status=int(f["status"]), body_bytes=int(f["bytes"]),
-        referrer=_absent(f["referer"]), user_agent=_absent(f["agent"]),
+        client_ip=f["addr"],
+        remote_user=_absent(f["user"]),
+        event_time_utc=event_time,
+        offset_minutes=offset,
+        method=method,
+        path=path,
+        protocol=protocol,
+        status=int(f["status"]),
+        body_bytes=int(f["bytes"]),
+        referrer=_absent(f["referer"]),
+        user_agent=_absent(f["agent"]),
         raw=f,
     )
 
@@ -104,13 +122,14 @@ def unescape(field: str) -> bytes:
 
 def nginx_escape(value: bytes) -> str:
     """nginx's escaping, from its documented rule (not from the generator)."""
-    return "".join(f"\\x{b:02X}" if b < 0x20 or b >= 0x7F or b in b'"\\' else chr(b)
-                   for b in value)
+    return "".join(f"\\x{b:02X}" if b < 0x20 or b >= 0x7F or b in b'"\\' else chr(b) for b in value)
 
 
 def format_record(r: Record) -> str:
     """The line back from its logged fields: the inverse of `parse`."""
     f = r.raw
-    return (f'{f["addr"]} - {f["user"]} [{f["day"]}/{f["mon"]}/{f["year"]}:{f["hh"]}:'
-            f'{f["mm"]}:{f["ss"]} {f["off"]}] "{f["request"]}" {r.status:03d} {r.body_bytes} '
-            f'"{f["referer"]}" "{f["agent"]}"')
+    return (
+        f"{f['addr']} - {f['user']} [{f['day']}/{f['mon']}/{f['year']}:{f['hh']}:"
+        f'{f["mm"]}:{f["ss"]} {f["off"]}] "{f["request"]}" {r.status:03d} {r.body_bytes} '
+        f'"{f["referer"]}" "{f["agent"]}"'
+    )

@@ -17,9 +17,26 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def test_cli_writes_the_requested_run(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code = main([str(tmp_path), "--start", "2024-10-07", "--days", "1", "--lines", "3000",
-                 "--seed", "9", "--files-per-hour", "2", "--utc-offset=-09:30",
-                 "--host", "web-2", "--workers", "1"])
+    code = main(
+        [
+            str(tmp_path),
+            "--start",
+            "2024-10-07",
+            "--days",
+            "1",
+            "--lines",
+            "3000",
+            "--seed",
+            "9",
+            "--files-per-hour",
+            "2",
+            "--utc-offset=-09:30",
+            "--host",
+            "web-2",
+            "--workers",
+            "1",
+        ]
+    )
     assert code == 0
     out = capsys.readouterr().out
     assert out.startswith("wrote 3,000 lines in 48 files")
@@ -33,20 +50,39 @@ def test_cli_takes_destination_and_s3_settings_from_a_config_file(tmp_path: Path
     settings = runtimes.embedded(tmp_path / "root")
     config = tmp_path / "settings.toml"
     config.write_text(render_settings_toml(settings))
-    assert main(["--config", str(config), "--start", "2024-10-07", "--days", "1",
-                 "--lines", "500", "--workers", "1", "--quiet"]) == 0
+    assert (
+        main(
+            [
+                "--config",
+                str(config),
+                "--start",
+                "2024-10-07",
+                "--days",
+                "1",
+                "--lines",
+                "500",
+                "--workers",
+                "1",
+                "--quiet",
+            ]
+        )
+        == 0
+    )
     assert len(gz_files(tmp_path / "root" / "input")) > 0
 
 
 @pytest.mark.parametrize(
     ("args", "message"),
-    [(["--days", "0"], "days must be between"),
-     (["--start", "2024-10-07"], "give a destination or --config"),
-     (["gs://bucket"], "unsupported scheme"),
-     (["--config", "/nonexistent/settings.toml"], "does not exist")],
+    [
+        (["--days", "0"], "days must be between"),
+        (["--start", "2024-10-07"], "give a destination or --config"),
+        (["gs://bucket"], "unsupported scheme"),
+        (["--config", "/nonexistent/settings.toml"], "does not exist"),
+    ],
 )
-def test_cli_errors_are_one_line_and_exit_2(args: list[str], message: str,
-                                            capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_errors_are_one_line_and_exit_2(
+    args: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     if args[0].startswith("--days"):
         args = ["/tmp/unused", *args]
     assert main(args) == 2
@@ -64,8 +100,25 @@ def test_bad_offset_is_an_argument_error(capsys: pytest.CaptureFixture[str]) -> 
 def test_python_dash_m_entry_point_with_a_process_pool(tmp_path: Path) -> None:
     """The real entry point, with 2 spawned workers (they re-import the main module)."""
     run = subprocess.run(
-        [sys.executable, "-m", "generator", str(tmp_path), "--start", "2024-10-07",
-         "--days", "1", "--lines", "4000", "--workers", "2"],
-        cwd=REPO, capture_output=True, text=True, timeout=300, check=False)
+        [
+            sys.executable,
+            "-m",
+            "generator",
+            str(tmp_path),
+            "--start",
+            "2024-10-07",
+            "--days",
+            "1",
+            "--lines",
+            "4000",
+            "--workers",
+            "2",
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
     assert run.returncode == 0, run.stderr
     assert sum(len(read_lines(p)) for p in gz_files(tmp_path)) == 4000

@@ -9,8 +9,14 @@ from pathlib import Path
 from generator import TrafficSpec, generate
 from tests.generator.conftest import gz_files
 
-SPEC = TrafficSpec(start=dt.date(2024, 3, 30), days=2, lines=30_000, seed=1234,
-                   files_per_hour=2, utc_offset_minutes=120)
+SPEC = TrafficSpec(
+    start=dt.date(2024, 3, 30),
+    days=2,
+    lines=30_000,
+    seed=1234,
+    files_per_hour=2,
+    utc_offset_minutes=120,
+)
 
 
 def _tree(root: Path) -> dict[str, bytes]:
@@ -23,8 +29,11 @@ def test_same_seed_same_bytes_with_one_or_two_workers(tmp_path: Path) -> None:
     two = generate(SPEC, str(tmp_path / "b"), workers=2, on_progress=progress.append)
     assert _tree(tmp_path / "a") == _tree(tmp_path / "b")
     assert len(_tree(tmp_path / "a")) == 2 * 24 * 2
-    assert (one.lines, one.bytes_raw, one.bytes_compressed) == \
-        (two.lines, two.bytes_raw, two.bytes_compressed)
+    assert (one.lines, one.bytes_raw, one.bytes_compressed) == (
+        two.lines,
+        two.bytes_raw,
+        two.bytes_compressed,
+    )
     assert sum(progress) == SPEC.lines and len(progress) == len(two.files)
     assert [f.replace("/b/", "/a/") for f in two.files] == one.files  # time order kept
 

@@ -81,8 +81,9 @@ def _parsed_family(ua: str | None) -> str | None:
 def test_crawlers_are_among_the_busiest_addresses(sample: Sample) -> None:
     records = sample.all_records()
     bots = bot_kinds()
-    crawler_ips = {r.client_ip for r in records
-                   if r.user_agent in bots and bots[r.user_agent][0] == "crawler"}
+    crawler_ips = {
+        r.client_ip for r in records if r.user_agent in bots and bots[r.user_agent][0] == "crawler"
+    }
     top10 = [ip for ip, _ in Counter(r.client_ip for r in records).most_common(10)]
     assert 2 <= sum(ip in crawler_ips for ip in top10) <= 8  # humans too
     # Crawler addresses are the operators' published ranges, never a human's.
@@ -92,8 +93,7 @@ def test_crawlers_are_among_the_busiest_addresses(sample: Sample) -> None:
 
 def test_desktop_mobile_and_tablet_all_present_in_a_plausible_mix(sample: Sample) -> None:
     devices = human_devices()
-    counts = Counter(devices[r.user_agent] for r in sample.all_records()
-                     if r.user_agent in devices)
+    counts = Counter(devices[r.user_agent] for r in sample.all_records() if r.user_agent in devices)
     total = sum(counts.values())
     assert 0.3 <= _share(counts["desktop"], total) <= 0.5
     assert 0.45 <= _share(counts["mobile"], total) <= 0.62
@@ -110,8 +110,16 @@ def test_real_devices_and_browsers_are_recognised_by_a_ua_parser(sample: Sample)
     assert {"Samsung", "Google", "Apple"} <= brands
     assert {"iPhone", "iPad"} <= families
     assert any(f.startswith("Pixel") for f in families)
-    assert {"Chrome", "Firefox", "Safari", "Edge", "Samsung Internet", "Chrome Mobile",
-            "Mobile Safari", "Chrome Mobile iOS"} <= browsers
+    assert {
+        "Chrome",
+        "Firefox",
+        "Safari",
+        "Edge",
+        "Samsung Internet",
+        "Chrome Mobile",
+        "Mobile Safari",
+        "Chrome Mobile iOS",
+    } <= browsers
     assert all(p.device is None or p.device.family != "Spider" for p in parsed)
 
 
@@ -133,8 +141,11 @@ def test_humans_follow_the_clock_and_crawlers_do_not(sample: Sample) -> None:
     records = sample.all_records()
     devices, bots = human_devices(), bot_kinds()
     human = Counter(r.event_time_utc.hour for r in records if r.user_agent in devices)
-    crawler = Counter(r.event_time_utc.hour for r in records
-                      if r.user_agent in bots and bots[r.user_agent][0] == "crawler")
+    crawler = Counter(
+        r.event_time_utc.hour
+        for r in records
+        if r.user_agent in bots and bots[r.user_agent][0] == "crawler"
+    )
     assert len(human) == 24
     assert max(human.values()) >= 4 * min(human.values())
     quietest, busiest = min(human, key=human.__getitem__), max(human, key=human.__getitem__)
@@ -166,8 +177,11 @@ def test_sizes_depend_on_what_was_requested(sample: Sample) -> None:
     assert all(r.body_bytes == 0 for r in records if r.method == "HEAD")
 
     def median(prefix: str) -> float:
-        return statistics.median(r.body_bytes for r in records
-                                 if r.status == 200 and r.path and r.path.startswith(prefix))
+        return statistics.median(
+            r.body_bytes
+            for r in records
+            if r.status == 200 and r.path and r.path.startswith(prefix)
+        )
 
     assert median("/static/js/") > median("/products/") > median("/api/") > median("/robots")
     assert {r.body_bytes for r in records if r.status == 404} >= {153, 5840}
@@ -177,8 +191,9 @@ def test_referrers_query_strings_and_users(sample: Sample) -> None:
     records = sample.all_records()
     n = len(records)
     referrers = Counter(r.referrer for r in records)
-    internal = sum(c for ref, c in referrers.items()
-                   if ref and ref.startswith("https://www.example.com/"))
+    internal = sum(
+        c for ref, c in referrers.items() if ref and ref.startswith("https://www.example.com/")
+    )
     assert 0.3 <= internal / n <= 0.7
     assert 0.2 <= referrers[None] / n <= 0.6
     assert referrers["https://www.google.com/"] > 0
@@ -191,5 +206,4 @@ def test_referrers_query_strings_and_users(sample: Sample) -> None:
 @pytest.mark.parametrize("kind", ["crawler", "monitor", "scanner"])
 def test_each_kind_of_automated_client_shows_up(sample: Sample, kind: str) -> None:
     bots = bot_kinds()
-    assert any(r.user_agent in bots and bots[r.user_agent][0] == kind
-               for r in sample.all_records())
+    assert any(r.user_agent in bots and bots[r.user_agent][0] == kind for r in sample.all_records())

@@ -29,8 +29,7 @@ def _pins(path: Path) -> dict[str, str]:
 
 def test_base_image_is_an_exact_python_311_slim_tag_with_digest() -> None:
     parser = DockerfileParser(fileobj=DOCKERFILE.open("rb"))
-    assert re.fullmatch(r"python:3\.11\.\d+-slim-bookworm@sha256:[0-9a-f]{64}",
-                        parser.baseimage)
+    assert re.fullmatch(r"python:3\.11\.\d+-slim-bookworm@sha256:[0-9a-f]{64}", parser.baseimage)
 
 
 def test_runs_python_dash_m_generator_as_a_numeric_non_root_user() -> None:
@@ -57,8 +56,11 @@ def test_copies_only_files_that_exist_and_installs_only_its_requirements() -> No
             *sources, _ = instruction["value"].split()
             for source in sources:
                 assert list(REPO.glob(source)), f"COPY source missing: {source}"
-    installs = [i["value"] for i in _instructions()
-                if i["instruction"] == "RUN" and "pip install" in i["value"]]
+    installs = [
+        i["value"]
+        for i in _instructions()
+        if i["instruction"] == "RUN" and "pip install" in i["value"]
+    ]
     # Only the generator's pins: not the project (Spark, Pulumi) nor its requirements.txt.
     assert installs == ["pip install --no-cache-dir -r generator/requirements.txt"]
 
@@ -75,8 +77,13 @@ def test_requirements_are_exact_pins_matching_the_project_and_the_venv() -> None
 
 def test_the_code_the_image_copies_is_all_the_generator_imports() -> None:
     """Every `lakehouse.*` module the generator imports is copied into the image."""
-    copied = {Path(s).stem for i in _instructions() if i["instruction"] == "COPY"
-              for s in i["value"].split()[:-1] if s.startswith("lakehouse/")}
+    copied = {
+        Path(s).stem
+        for i in _instructions()
+        if i["instruction"] == "COPY"
+        for s in i["value"].split()[:-1]
+        if s.startswith("lakehouse/")
+    }
     imported = set()
     for source in (REPO / "generator").glob("*.py"):
         imported |= set(re.findall(r"from lakehouse\.(\w+) import", source.read_text()))

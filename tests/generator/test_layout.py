@@ -13,8 +13,10 @@ from generator import TrafficSpec, generate
 from generator.traffic import plan_files
 from tests.generator.conftest import Sample, gz_files, read_lines
 
-LAYOUT = re.compile(r"nginx/dt=(\d{4}-\d{2}-\d{2})/hour=(\d{2})/"
-                    r"access-(?P<host>[\w.-]+)-(\d{10})(?:-(?P<part>\d{2}))?\.log\.gz")
+LAYOUT = re.compile(
+    r"nginx/dt=(\d{4}-\d{2}-\d{2})/hour=(\d{2})/"
+    r"access-(?P<host>[\w.-]+)-(\d{10})(?:-(?P<part>\d{2}))?\.log\.gz"
+)
 
 
 def test_layout_names_and_counts(sample: Sample) -> None:
@@ -51,8 +53,14 @@ def test_gzip_members_are_plain_and_reproducible(sample: Sample) -> None:
 
 @pytest.mark.parametrize("files_per_hour", [1, 3])
 def test_files_per_hour(tmp_path: Path, files_per_hour: int) -> None:
-    spec = TrafficSpec(start=dt.date(2024, 2, 28), days=2, lines=9_001, seed=3,
-                       files_per_hour=files_per_hour, host="edge-7.eu")
+    spec = TrafficSpec(
+        start=dt.date(2024, 2, 28),
+        days=2,
+        lines=9_001,
+        seed=3,
+        files_per_hour=files_per_hour,
+        host="edge-7.eu",
+    )
     result = generate(spec, str(tmp_path), workers=1)
     paths = gz_files(tmp_path)
     assert len(paths) == 48 * files_per_hour == len(result.files)
@@ -95,17 +103,20 @@ def test_destinations_plain_path_and_file_uris(tmp_path: Path) -> None:
     assert all(f.startswith(str(tmp_path / "plain") + "/") for f in plain.files)
     assert all(f.startswith((tmp_path / "uri").as_uri() + "/") for f in uri.files)
     assert all(f.startswith("file:///") for f in short.files)
-    assert (_relative(plain.files, tmp_path / "plain")
-            == _relative(uri.files, tmp_path / "uri")
-            == _relative(short.files, tmp_path / "short"))
+    assert (
+        _relative(plain.files, tmp_path / "plain")
+        == _relative(uri.files, tmp_path / "uri")
+        == _relative(short.files, tmp_path / "short")
+    )
     for name in ("plain", "uri", "short"):
-        assert [p.read_bytes() for p in gz_files(tmp_path / name)] == \
-            [p.read_bytes() for p in gz_files(tmp_path / "plain")]
+        assert [p.read_bytes() for p in gz_files(tmp_path / name)] == [
+            p.read_bytes() for p in gz_files(tmp_path / "plain")
+        ]
 
 
-def test_relative_destination_is_resolved_and_rerun_overwrites(tmp_path: Path,
-                                                                monkeypatch: pytest.MonkeyPatch
-                                                                ) -> None:
+def test_relative_destination_is_resolved_and_rerun_overwrites(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.chdir(tmp_path)
     spec = TrafficSpec(start=dt.date(2024, 10, 7), days=1, lines=500, seed=8)
     first = generate(spec, "out", workers=1)

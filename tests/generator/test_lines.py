@@ -16,9 +16,9 @@ from tests.generator.conftest import Sample
 # Contract cases the pipeline accepts that nginx's own `combined` never writes; the strict
 # reference reader rejects them and that is expected (anything else must agree).
 NOT_NGINX_COMBINED = {
-    "Apache escapes a double quote as \\\" (kept as logged)",
+    'Apache escapes a double quote as \\" (kept as logged)',
     "Apache writes '-' for zero body bytes",
-    "nginx's packaged `main` format adds \"$http_x_forwarded_for\" after the user agent: "
+    'nginx\'s packaged `main` format adds "$http_x_forwarded_for" after the user agent: '
     "extra trailing fields are ignored",
     "CRLF line ending",
 }
@@ -26,16 +26,22 @@ NOT_NGINX_COMBINED = {
 
 def _contract_fields(record: reference.Record) -> dict[str, Any]:
     return {
-        "client_ip": record.client_ip, "remote_user": record.remote_user,
+        "client_ip": record.client_ip,
+        "remote_user": record.remote_user,
         "event_time_utc": record.event_time_utc.strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "method": record.method, "path": record.path, "protocol": record.protocol,
-        "status": record.status, "body_bytes": record.body_bytes,
-        "referrer": record.referrer, "user_agent": record.user_agent,
+        "method": record.method,
+        "path": record.path,
+        "protocol": record.protocol,
+        "status": record.status,
+        "body_bytes": record.body_bytes,
+        "referrer": record.referrer,
+        "user_agent": record.user_agent,
     }
 
 
 def test_reference_reader_agrees_with_the_pipeline_contract(
-        conformance_cases: list[dict[str, Any]]) -> None:
+    conformance_cases: list[dict[str, Any]],
+) -> None:
     """So that 'parses with the reference' implies 'parses with the pipeline's contract'."""
     rejected_but_accepted = set()
     for case in conformance_cases:
@@ -94,8 +100,7 @@ def test_requests_and_fields_look_like_real_traffic(sample: Sample) -> None:
     methods = {r.method for r in records}
     assert {"GET", "POST", "HEAD", None} <= methods
     assert {r.protocol for r in records} >= {"HTTP/1.1", "HTTP/2.0", "HTTP/1.0"}
-    assert all(r.path is None or r.path.startswith("/") or r.method == "CONNECT"
-               for r in records)
+    assert all(r.path is None or r.path.startswith("/") or r.method == "CONNECT" for r in records)
     # Requests that are not HTTP at all still make valid lines (TLS hello, empty request).
     raw_requests = {r.raw["request"] for r in records if r.method is None}
     assert "-" in raw_requests
@@ -113,8 +118,9 @@ def test_non_utc_servers_log_local_time_with_their_offset(tmp_path: Any, offset:
     from generator import TrafficSpec, generate
     from tests.generator.conftest import gz_files, read_lines
 
-    spec = TrafficSpec(start=dt.date(2023, 12, 31), days=1, lines=3_000, seed=5,
-                       utc_offset_minutes=offset)
+    spec = TrafficSpec(
+        start=dt.date(2023, 12, 31), days=1, lines=3_000, seed=5, utc_offset_minutes=offset
+    )
     generate(spec, str(tmp_path), workers=1)
     sign = "-" if offset < 0 else "+"
     suffix = f"{sign}{abs(offset) // 60:02d}{abs(offset) % 60:02d}]"

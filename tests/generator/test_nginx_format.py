@@ -20,8 +20,10 @@ from tests.generator import reference
         ("café crème", "caf\\xC3\\xA9 cr\\xC3\\xA8me"),
         ("日本", "\\xE6\\x97\\xA5\\xE6\\x9C\\xAC"),
         (b"\x16\x03\x01\x00\xa5", "\\x16\\x03\\x01\\x00\\xA5"),
-        ("plain Mozilla/5.0 (X11; Linux x86_64) ~!#$%&'()*+,-./:;<=>?@[]^_`{|}",
-         "plain Mozilla/5.0 (X11; Linux x86_64) ~!#$%&'()*+,-./:;<=>?@[]^_`{|}"),
+        (
+            "plain Mozilla/5.0 (X11; Linux x86_64) ~!#$%&'()*+,-./:;<=>?@[]^_`{|}",
+            "plain Mozilla/5.0 (X11; Linux x86_64) ~!#$%&'()*+,-./:;<=>?@[]^_`{|}",
+        ),
         ("", "-"),
         (None, "-"),
         (b"", "-"),
@@ -49,8 +51,14 @@ def test_escaped_text_is_printable_ascii_without_quotes_or_lone_backslashes() ->
 
 @pytest.mark.parametrize(
     ("minutes", "text"),
-    [(0, "+0000"), (120, "+0200"), (345, "+0545"), (-570, "-0930"), (-720, "-1200"),
-     (840, "+1400")],
+    [
+        (0, "+0000"),
+        (120, "+0200"),
+        (345, "+0545"),
+        (-570, "-0930"),
+        (-720, "-1200"),
+        (840, "+1400"),
+    ],
 )
 def test_offsets(minutes: int, text: str) -> None:
     assert nginx_format.format_offset(minutes) == text
@@ -80,17 +88,26 @@ def test_hour_stamps_cross_a_local_hour_and_day_inside_one_utc_hour() -> None:
 
 def test_format_line_matches_a_line_written_by_hand() -> None:
     line = nginx_format.format_line(
-        "203.0.113.9", None, dt.datetime(2024, 10, 10, 13, 55, 36, tzinfo=dt.UTC), 0,
-        'GET /search?q="hello" HTTP/1.1', 200, 99, None, 'curl/8.5.0 "quoted"')
-    assert line == ('203.0.113.9 - - [10/Oct/2024:13:55:36 +0000] '
-                    '"GET /search?q=\\x22hello\\x22 HTTP/1.1" 200 99 "-" '
-                    '"curl/8.5.0 \\x22quoted\\x22"')
+        "203.0.113.9",
+        None,
+        dt.datetime(2024, 10, 10, 13, 55, 36, tzinfo=dt.UTC),
+        0,
+        'GET /search?q="hello" HTTP/1.1',
+        200,
+        99,
+        None,
+        'curl/8.5.0 "quoted"',
+    )
+    assert line == (
+        "203.0.113.9 - - [10/Oct/2024:13:55:36 +0000] "
+        '"GET /search?q=\\x22hello\\x22 HTTP/1.1" 200 99 "-" '
+        '"curl/8.5.0 \\x22quoted\\x22"'
+    )
 
 
 def test_format_line_for_a_user_an_ipv6_client_and_a_connection_without_request() -> None:
     moment = dt.datetime(2024, 1, 1, 5, 30, tzinfo=dt.UTC)
-    line = nginx_format.format_line("2001:db8::1", "alice", moment, -570, None, 400, 0, None,
-                                    None)
+    line = nginx_format.format_line("2001:db8::1", "alice", moment, -570, None, 400, 0, None, None)
     assert line == '2001:db8::1 - alice [31/Dec/2023:20:00:00 -0930] "-" 400 0 "-" "-"'
     record = reference.parse(line)
     assert record.event_time_utc == moment

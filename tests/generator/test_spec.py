@@ -40,14 +40,24 @@ def test_bad_spec_values_are_config_errors(changes: dict[str, Any], message: str
 
 def test_defaults_are_the_documented_ones() -> None:
     spec = TrafficSpec(start=START)
-    assert (spec.days, spec.lines, spec.seed, spec.files_per_hour, spec.utc_offset_minutes,
-            spec.host) == (3, 100_000, 42, 1, 0, "web-1")
+    assert (
+        spec.days,
+        spec.lines,
+        spec.seed,
+        spec.files_per_hour,
+        spec.utc_offset_minutes,
+        spec.host,
+    ) == (3, 100_000, 42, 1, 0, "web-1")
 
 
 @pytest.mark.parametrize(
     ("destination", "message"),
-    [("", "destination is empty"), ("gs://bucket/x", "unsupported scheme 'gs'"),
-     ("s3://", "names no bucket"), ("file://otherhost/x", "must be local")],
+    [
+        ("", "destination is empty"),
+        ("gs://bucket/x", "unsupported scheme 'gs'"),
+        ("s3://", "names no bucket"),
+        ("file://otherhost/x", "must be local"),
+    ],
 )
 def test_bad_destinations(destination: str, message: str) -> None:
     with pytest.raises(ConfigError, match=message):
@@ -61,9 +71,14 @@ def test_bad_workers() -> None:
 
 @pytest.mark.parametrize(
     ("destination", "scheme", "root"),
-    [("s3://input", "s3", "input"), ("s3://input/raw/", "s3", "input/raw"),
-     ("s3a://input/a/b", "s3", "input/a/b"), ("file:///data/in", "file", "/data/in"),
-     ("file:/data/in", "file", "/data/in"), ("/data/in/", "local", "/data/in")],
+    [
+        ("s3://input", "s3", "input"),
+        ("s3://input/raw/", "s3", "input/raw"),
+        ("s3a://input/a/b", "s3", "input/a/b"),
+        ("file:///data/in", "file", "/data/in"),
+        ("file:/data/in", "file", "/data/in"),
+        ("/data/in/", "local", "/data/in"),
+    ],
 )
 def test_destination_forms(destination: str, scheme: str, root: str) -> None:
     parsed = parse_destination(destination)
@@ -86,12 +101,19 @@ def test_unwritable_destination_is_an_input_error(tmp_path: Any) -> None:
 
 
 def test_s3_options_for_a_local_s3_compatible_server() -> None:
-    s3 = S3Settings(endpoint="http://127.0.0.1:19000", region="us-east-1", path_style=True,
-                    access_key=SecretStr("local-access-key"),
-                    secret_key=SecretStr("local-secret-key"))
+    s3 = S3Settings(
+        endpoint="http://127.0.0.1:19000",
+        region="us-east-1",
+        path_style=True,
+        access_key=SecretStr("local-access-key"),
+        secret_key=SecretStr("local-secret-key"),
+    )
     assert s3_filesystem_options(s3) == {
-        "region": "us-east-1", "endpoint_override": "127.0.0.1:19000", "scheme": "http",
-        "force_virtual_addressing": False, "access_key": "local-access-key",
+        "region": "us-east-1",
+        "endpoint_override": "127.0.0.1:19000",
+        "scheme": "http",
+        "force_virtual_addressing": False,
+        "access_key": "local-access-key",
         "secret_key": "local-secret-key",
     }
 
@@ -107,7 +129,11 @@ def test_s3_options_on_aws_use_the_default_credential_chain() -> None:
 def test_s3_options_are_accepted_by_pyarrow() -> None:
     from pyarrow import fs
 
-    s3 = S3Settings(endpoint="http://127.0.0.1:1", path_style=True,
-                    access_key=SecretStr("k"), secret_key=SecretStr("s"))
+    s3 = S3Settings(
+        endpoint="http://127.0.0.1:1",
+        path_style=True,
+        access_key=SecretStr("k"),
+        secret_key=SecretStr("s"),
+    )
     filesystem = fs.S3FileSystem(**s3_filesystem_options(s3))  # no request is made here
     assert filesystem.region == "us-east-1"

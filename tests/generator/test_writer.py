@@ -40,7 +40,8 @@ class FakeS3:
 
 
 def test_s3_destination_writes_whole_objects_under_the_prefix(
-        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     fake = FakeS3()
     monkeypatch.setattr(writer._Sink, "_s3", lambda self: fake)
     result = generate(SPEC, "s3://input-bucket/raw", s3=S3Settings(), workers=1)
@@ -67,11 +68,13 @@ def test_s3_write_failure_is_an_input_error(monkeypatch: pytest.MonkeyPatch) -> 
         generate(SPEC, "s3://b", workers=1)
 
 
-@pytest.mark.parametrize(("cpu_max", "expected"),
-                         [("max 100000\n", None), ("50000 100000\n", 1),
-                          ("150000 100000\n", 2), ("garbage", None)])
-def test_available_cpus_honours_a_cgroup_quota(tmp_path: Path, cpu_max: str,
-                                               expected: int | None) -> None:
+@pytest.mark.parametrize(
+    ("cpu_max", "expected"),
+    [("max 100000\n", None), ("50000 100000\n", 1), ("150000 100000\n", 2), ("garbage", None)],
+)
+def test_available_cpus_honours_a_cgroup_quota(
+    tmp_path: Path, cpu_max: str, expected: int | None
+) -> None:
     import os
 
     path = tmp_path / "cpu.max"
