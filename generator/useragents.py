@@ -328,7 +328,8 @@ def _desktop() -> list[Agent]:
         0.003,
         (
             (
-                f"Mozilla/5.0 (Windows NT {nt}; Win64; x64) {webkit} Chrome/109.0.0.0 Safari/537.36",
+                f"Mozilla/5.0 (Windows NT {nt}; Win64; x64) {webkit} "
+                "Chrome/109.0.0.0 Safari/537.36",
                 w,
             )
             for nt, w in (("6.1", 0.7), ("6.3", 0.3))
@@ -391,7 +392,8 @@ def _mobile() -> list[Agent]:
         0.15,
         (
             (
-                f"Mozilla/5.0 (Linux; Android 10; K) {webkit} Chrome/{v}.0.0.0 Mobile Safari/537.36",
+                f"Mozilla/5.0 (Linux; Android 10; K) {webkit} "
+                f"Chrome/{v}.0.0.0 Mobile Safari/537.36",
                 w,
             )
             for v, w in _versions(CHROME_MAJORS, 0.6)
@@ -517,7 +519,8 @@ def _tablet() -> list[Agent]:
         0.004,
         (
             (
-                f"Mozilla/5.0 (Linux; Android {android}; {model}) {webkit} Silk/{v}.{3 + i}.{i + 1} "
+                f"Mozilla/5.0 (Linux; Android {android}; {model}) {webkit} "
+                f"Silk/{v}.{3 + i}.{i + 1} "
                 f"like Chrome/{chrome_full_version(v, i)} Safari/537.36",
                 0.6**i,
             )
