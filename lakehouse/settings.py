@@ -9,11 +9,21 @@ objects, and the Spark / Hive / PyIceberg properties are derived from them in on
 from __future__ import annotations
 
 import tomllib
+from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, NamedTuple
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    ValidatorFunctionWrapHandler,
+    field_validator,
+)
+from pydantic_core import to_jsonable_python
 
 from lakehouse.errors import ConfigError
 
@@ -97,12 +107,66 @@ class SparkSettings(_Model):
     conf: dict[str, str] = {}
 
 
+MAX_FUTURE_SKEW = timedelta(days=366)
+
+
+def _shown(value: Any) -> str:
+    # TOML dates arrive as Python objects; show them as the user wrote them.
+    return value.isoformat() if isinstance(value, date) else repr(value)
+
+
+class EventTimeWindow(NamedTuple):
+    earliest: datetime
+    latest: datetime
+
+
 class EtlSettings(_Model):
     top_n: Annotated[int, Field(ge=1, le=1000)] = 10
     # Longer lines are rejected as `too_long` (and stored truncated in rejected_lines).
     max_line_bytes: Annotated[int, Field(ge=256)] = 65536
     # How much of a rejected line is kept in rejected_lines.raw_line.
     rejected_line_keep_chars: Annotated[int, Field(ge=64)] = 4096
+    # Event times outside [min_event_time, run start + max_future_skew] are rejected as
+    # `out_of_range`: a server clock reset to 1970 or a year-9999 typo would otherwise open
+    # a partition (and a report week) of its own, and years past 9999 cannot even be read
+    # back by Python.
+    min_event_time: datetime = datetime(2000, 1, 1, tzinfo=UTC)
+    max_future_skew: timedelta = timedelta(days=1)
+
+    @field_validator("min_event_time", mode="wrap")
+    @classmethod
+    def _past_instant(cls, value: Any, handler: ValidatorFunctionWrapHandler) -> datetime:
+        example = "an ISO 8601 date-time with a UTC offset, e.g. 2000-01-01T00:00:00Z"
+        try:
+            moment: datetime = handler(value)
+        except ValidationError:
+            raise ValueError(f"must be {example} (got {_shown(value)})") from None
+        # A local time would mean a different instant on every machine the job runs on.
+        if moment.tzinfo is None:
+            raise ValueError(f"must be {example} (got {_shown(value)}, which has no offset)")
+        if moment >= datetime.now(UTC):
+            raise ValueError(
+                f"must be in the past, or every line is rejected (got {_shown(value)})"
+            )
+        return moment.astimezone(UTC)
+
+    @field_validator("max_future_skew", mode="wrap")
+    @classmethod
+    def _sane_skew(cls, value: Any, handler: ValidatorFunctionWrapHandler) -> timedelta:
+        # Negative would reject lines logged a moment ago; the cap keeps run start + skew a
+        # representable timestamp and the check meaningful.
+        expected = f"an ISO 8601 duration from P0D to P{MAX_FUTURE_SKEW.days}D, e.g. P1D or PT6H"
+        try:
+            skew: timedelta = handler(value)
+        except ValidationError:
+            raise ValueError(f"must be {expected} (got {_shown(value)})") from None
+        if not timedelta(0) <= skew <= MAX_FUTURE_SKEW:
+            raise ValueError(f"must be {expected} (got {_shown(value)})")
+        return skew
+
+    def event_time_window(self, run_start: datetime) -> EventTimeWindow:
+        """The event times a run started at `run_start` accepts (both ends included)."""
+        return EventTimeWindow(self.min_event_time, run_start + self.max_future_skew)
 
 
 class Settings(_Model):
@@ -165,6 +229,10 @@ def render_settings_toml(settings: Settings) -> str:
             return "true" if v else "false"
         if isinstance(v, int | float):
             return str(v)
+        if isinstance(v, datetime):
+            return v.isoformat()  # a TOML offset date-time, read back as an aware datetime
+        if isinstance(v, timedelta):
+            return f'"{to_jsonable_python(v)}"'  # ISO 8601 duration, e.g. "P1D"
         if isinstance(v, dict):
             inner = ", ".join(f"{_toml_key(k)} = {value(x)}" for k, x in v.items())
             return "{ " + inner + " }" if inner else "{}"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import socket
 import subprocess
 import sys
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -142,3 +143,55 @@ def test_unreachable_services_are_named_before_spark_starts() -> None:
         match=r"Spark master at spark://127.0.0.1:\d+ \(setting 'spark.master'\)",
     ):
         check_reachable(runtimes.local_stack(stack), timeout=0.5)
+
+
+def test_event_time_window_defaults_and_toml_form(embedded_toml: str) -> None:
+    assert "min_event_time = 2000-01-01T00:00:00+00:00\n" in embedded_toml
+    assert 'max_future_skew = "P1D"\n' in embedded_toml
+    window = runtimes.embedded(Path("/x")).etl.event_time_window(
+        datetime(2024, 10, 7, 6, 30, tzinfo=UTC)
+    )
+    assert window == (
+        datetime(2000, 1, 1, tzinfo=UTC),
+        datetime(2024, 10, 8, 6, 30, tzinfo=UTC),
+    )
+
+
+def test_event_time_window_settings_in_other_forms(tmp_path: Path, embedded_toml: str) -> None:
+    text = embedded_toml.replace(
+        "min_event_time = 2000-01-01T00:00:00+00:00", 'min_event_time = "2010-06-01T02:00:00+02:00"'
+    ).replace('max_future_skew = "P1D"', 'max_future_skew = "PT6H"')
+    etl = load_settings_file(_write(tmp_path, text)).etl
+    assert etl.min_event_time == datetime(2010, 6, 1, 0, 0, tzinfo=UTC)
+    assert etl.max_future_skew == timedelta(hours=6)
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        (
+            "min_event_time = 2000-01-01T00:00:00",
+            r"setting 'etl.min_event_time'.*UTC offset.*\(got 2000-01-01T00:00:00, which has no",
+        ),
+        (
+            "min_event_time = 2000-01-01",
+            r"setting 'etl.min_event_time'.*UTC offset.*\(got 2000-01-01, which has no offset",
+        ),
+        ('min_event_time = "last year"', r"setting 'etl.min_event_time'.*\(got 'last year'\)"),
+        (
+            "min_event_time = 2999-01-01T00:00:00Z",
+            r"setting 'etl.min_event_time'.*must be in the past, or every line is rejected",
+        ),
+        ('max_future_skew = "-PT1H"', r"setting 'etl.max_future_skew'.*P0D to P366D.*'-PT1H'"),
+        ('max_future_skew = "P400D"', r"setting 'etl.max_future_skew'.*P0D to P366D.*'P400D'"),
+        ('max_future_skew = "a day"', r"setting 'etl.max_future_skew'.*e\.g\. P1D.*'a day'"),
+    ],
+)
+def test_bad_event_time_window_is_named(
+    tmp_path: Path, embedded_toml: str, line: str, message: str
+) -> None:
+    key = line.split(" ", 1)[0]
+    kept = [x for x in embedded_toml.splitlines() if not x.startswith(f"{key} =")]
+    text = "\n".join(kept).replace("[etl]", f"[etl]\n{line}")
+    with pytest.raises(ConfigError, match=message):
+        load_settings_file(_write(tmp_path, text))
