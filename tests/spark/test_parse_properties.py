@@ -14,6 +14,7 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
+from lakehouse.settings import EventTimeWindow
 from spark.inputs import InputFile, read_raw
 from spark.parse import Reason, parse_lines
 
@@ -42,6 +43,9 @@ ipv6 = st.lists(st.integers(0, 0xFFFF), min_size=8, max_size=8).map(
     lambda g: ":".join(f"{x:x}" for x in g)
 )
 moments = st.datetimes(min_value=datetime(2000, 1, 1), max_value=datetime(2037, 12, 31))
+# Wide enough for every generated moment at any offset: these tests are about parsing, the
+# event-time window has its own tests (test_parse.py).
+WINDOW = EventTimeWindow(datetime(1999, 12, 30, tzinfo=UTC), datetime(2038, 1, 2, tzinfo=UTC))
 offsets = st.integers(-12 * 4, 14 * 4).map(lambda quarters: quarters * 15)  # minutes
 
 
@@ -105,7 +109,7 @@ def _parse_lines(spark: Any, tmp: Path, lines: list[bytes]) -> list[dict[str, An
     path = tmp / f"batch-{abs(hash(tuple(lines)))}.log"
     path.write_bytes(b"\n".join(lines) + b"\n")
     raw = read_raw(spark, [InputFile(path.as_uri(), path.stat().st_size, 0)])
-    return [r.asDict() for r in parse_lines(raw, 65536).orderBy("source_line").collect()]
+    return [r.asDict() for r in parse_lines(raw, 65536, WINDOW).orderBy("source_line").collect()]
 
 
 @SPARK_BATCHES
