@@ -6,9 +6,9 @@ import random
 import time
 import uuid
 from collections.abc import Callable
+from typing import Any
 
 from pyspark.sql import DataFrame, SparkSession
-from pyspark.sql import functions as F
 
 # Iceberg's answers to a concurrent commit that touched the same data.
 _CONFLICTS = ("ValidationException", "CommitFailedException", "Found conflicting files")
@@ -53,21 +53,35 @@ def retry_on_conflict(action: Callable[[], object]) -> None:
             time.sleep(random.uniform(0.2, 1.0) * attempt)
 
 
+def iceberg_table(spark: SparkSession, table: str) -> Any:
+    """The table's Iceberg Java object, refreshed (another run may have committed since)."""
+    jvm = spark.sparkContext._jvm  # type: ignore[attr-defined]
+    session = spark._jsparkSession  # type: ignore[attr-defined]
+    loaded = jvm.org.apache.iceberg.spark.Spark3Util.loadIcebergTable(session, table)
+    loaded.refresh()
+    return loaded
+
+
+# Snapshot bookkeeping reads table metadata through Iceberg's API: the `.snapshots`
+# metadata table would cost a Spark job per question, a dozen per run.
 def current_snapshot(spark: SparkSession, table: str) -> int | None:
-    row = spark.sql(
-        f"SELECT snapshot_id FROM {table}.snapshots ORDER BY committed_at DESC LIMIT 1"
-    ).first()
-    return row.snapshot_id if row else None
+    snapshot = iceberg_table(spark, table).currentSnapshot()
+    return int(snapshot.snapshotId()) if snapshot is not None else None
 
 
 def added_records(spark: SparkSession, table: str, since: int | None) -> int:
-    """Rows added to `table` by the snapshots committed after snapshot `since`."""
-    snapshots = spark.table(f"{table}.snapshots")
-    if since is not None:
-        (since_at,) = snapshots.where(F.col("snapshot_id") == since).select("committed_at").first()
-        snapshots = snapshots.where(F.col("committed_at") > since_at)
-    added = snapshots.select(F.sum(F.col("summary")["added-records"].cast("bigint"))).first()
-    return int(added[0] or 0) if added else 0
+    """Rows added to `table` by the snapshots committed after snapshot `since`.
+
+    Walks the current snapshot's ancestry back to `since`: the snapshots a reader of the
+    table now sees, which is what a run's "rows written" must count.
+    """
+    loaded = iceberg_table(spark, table)
+    snapshot, added = loaded.currentSnapshot(), 0
+    while snapshot is not None and snapshot.snapshotId() != since:
+        added += int(snapshot.summary().getOrDefault("added-records", "0"))
+        parent = snapshot.parentId()
+        snapshot = loaded.snapshot(parent) if parent is not None else None
+    return added
 
 
 def remove_path(spark: SparkSession, uri: str) -> None:

@@ -15,7 +15,7 @@ from pyspark.sql import SparkSession
 
 from lakehouse.settings import Settings
 from spark import tables
-from spark.commits import remove_path
+from spark.commits import iceberg_table, remove_path
 
 ALL_TABLES = (
     tables.ACCESS_LOGS,
@@ -73,10 +73,9 @@ def _delete_orphans(spark: SparkSession, table: str, older_than: datetime) -> in
     """Iceberg's DeleteOrphanFiles action (the SQL procedure refuses a grace under 24 h)."""
     jvm = spark.sparkContext._jvm  # type: ignore[attr-defined]
     session = spark._jsparkSession  # type: ignore[attr-defined]
-    iceberg_table = jvm.org.apache.iceberg.spark.Spark3Util.loadIcebergTable(session, table)
     action = jvm.org.apache.iceberg.spark.actions.SparkActions.get(session)
     millis = int(older_than.timestamp() * 1000)
-    result = action.deleteOrphanFiles(iceberg_table).olderThan(millis).execute()
+    result = action.deleteOrphanFiles(iceberg_table(spark, table)).olderThan(millis).execute()
     return sum(1 for _ in result.orphanFileLocations())
 
 
