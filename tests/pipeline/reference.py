@@ -3,7 +3,8 @@
 It shares no parsing or aggregation code with the Spark job: a regular expression and
 `datetime.strptime` parse the lines, dictionaries count. Only the User-Agent -> device
 mapping is reused (`spark.enrich.classify`, unit-tested on its own), because re-deriving
-device classes a second way would test ua-parser, not this pipeline.
+device classes a second way would test ua-parser, not this pipeline. The limits it applies
+(line length, event-time window) are read from the same settings the job gets.
 """
 
 from __future__ import annotations
@@ -16,10 +17,19 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
+from lakehouse.settings import EtlSettings
 from spark.enrich import classify
 
 _Q = r'"((?:[^"\\]|\\.)*)"'
-LINE = re.compile(rf"^(\S+) \S+ (\S+) \[([^\]]+)\] {_Q} ([1-5]\d\d) (\d+|-) {_Q} {_Q}(?: .*)?$")
+# The client address is an IPv4 or IPv6 literal: a NUL-filled block or a byte-order mark in
+# front of a line is not part of it.
+LINE = re.compile(
+    rf"^([0-9A-Fa-f:.]+) \S+ (\S+) \[([^\]]+)\] {_Q} ([1-5]\d\d) (\d+|-) {_Q} {_Q}(?: .*)?$"
+)
+# nginx's $time_local exactly; strptime alone would also take "1/Oct", "+05:30" or "Z".
+TIME_LOCAL = re.compile(r"\d\d/[A-Za-z]{3}/\d{4}:\d\d:\d\d:\d\d [+-]\d{4}")
+# The widest offset java.time (and so the job) accepts.
+MAX_OFFSET = timedelta(hours=18)
 
 
 @dataclass(frozen=True)
@@ -39,10 +49,36 @@ def read_lines(path: Path) -> list[bytes]:
     return data.splitlines()
 
 
-def parse(path: Path) -> tuple[list[Hit], int]:
-    """(accepted hits, number of rejected lines) of one file."""
+def event_time(text: str) -> datetime | None:
+    """UTC instant of a `$time_local` value, None if it is not one."""
+    if not TIME_LOCAL.fullmatch(text):
+        return None
+    try:
+        local = datetime.strptime(text, "%d/%b/%Y:%H:%M:%S %z")
+        offset = local.utcoffset()
+        if offset is None or abs(offset) > MAX_OFFSET:
+            return None
+        return local.astimezone(UTC)
+    except (ValueError, OverflowError):  # 31/Feb; 31/Dec/9999 west of UTC is year 10000
+        return None
+
+
+def parse(
+    path: Path, etl: EtlSettings | None = None, now: datetime | None = None
+) -> tuple[list[Hit], int]:
+    """(accepted hits, number of rejected lines) of one file.
+
+    `now` stands for the run's start: lines dated after now + etl.max_future_skew, or before
+    etl.min_event_time, are rejected.
+    """
+    etl = etl or EtlSettings()
+    earliest = etl.min_event_time
+    latest = (now or datetime.now(UTC)) + etl.max_future_skew
     hits, rejected = [], 0
     for number, raw in enumerate(read_lines(path), start=1):
+        if len(raw) > etl.max_line_bytes:
+            rejected += 1
+            continue
         try:
             line = raw.decode("utf-8")
         except UnicodeDecodeError:
@@ -53,9 +89,8 @@ def parse(path: Path) -> tuple[list[Hit], int]:
             rejected += 1
             continue
         ip, _user, when, _request, _status, size, _referrer, agent = match.groups()
-        try:
-            at = datetime.strptime(when, "%d/%b/%Y:%H:%M:%S %z").astimezone(UTC)
-        except ValueError:
+        at = event_time(when)
+        if at is None or not earliest <= at <= latest:
             rejected += 1
             continue
         hits.append(
