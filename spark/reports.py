@@ -7,6 +7,8 @@ Weeks are ISO weeks (Monday), UTC.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
@@ -70,15 +72,26 @@ def top_devices(device_counts: DataFrame, period: str, n: int) -> DataFrame:
     return ranked.select(period, "rank", "device_type", "device", "requests", "share")
 
 
-def build_reports(logs: DataFrame, n: int) -> dict[str, DataFrame]:
-    """All four report tables for the days present in `logs` (pass whole weeks)."""
-    ip_days = ip_counts_by_day(logs).cache()
-    device_days = device_counts_by_day(logs).cache()
+@dataclass(frozen=True)
+class DailyCounts:
+    """The two per-day aggregates every report table is derived from."""
+
+    ips: DataFrame  # (day, client_ip, is_bot, requests, bytes)
+    devices: DataFrame  # (day, device_type, device, requests, bytes)
+
+    @classmethod
+    def of(cls, logs: DataFrame) -> DailyCounts:
+        return cls(ip_counts_by_day(logs), device_counts_by_day(logs))
+
+
+def build_reports(counts: DailyCounts, n: int) -> dict[str, DataFrame]:
+    """All four report tables for the days in `counts` (aggregate whole weeks of logs)."""
+    ips, devices = counts.ips, counts.devices
     return {
-        tables.DAILY_TOP_IPS: top_ips(ip_days, "day", n),
-        tables.WEEKLY_TOP_IPS: top_ips(_by_week(ip_days, ["client_ip", "is_bot"]), "week_start", n),
-        tables.DAILY_TOP_DEVICES: top_devices(device_days, "day", n),
+        tables.DAILY_TOP_IPS: top_ips(ips, "day", n),
+        tables.WEEKLY_TOP_IPS: top_ips(_by_week(ips, ["client_ip", "is_bot"]), "week_start", n),
+        tables.DAILY_TOP_DEVICES: top_devices(devices, "day", n),
         tables.WEEKLY_TOP_DEVICES: top_devices(
-            _by_week(device_days, ["device_type", "device"]), "week_start", n
+            _by_week(devices, ["device_type", "device"]), "week_start", n
         ),
     }

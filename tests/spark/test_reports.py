@@ -45,7 +45,7 @@ def built(spark: Any) -> dict[str, Any]:
         "event_time timestamp, client_ip string, device_type string, device string, "
         "body_bytes bigint",
     )
-    return reports.build_reports(logs, n=3)
+    return reports.build_reports(reports.DailyCounts.of(logs), n=3)
 
 
 def _expect(spark: Any, frame: Any, rows: list[tuple]) -> None:
