@@ -11,11 +11,13 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeElapsedColumn
 
 from lakehouse import jars
 from lakehouse.config import DEFAULT_ROOT, resolve_settings
 from lakehouse.errors import LakehouseError
+from lakehouse.failures import RunContext, service_failure
 from lakehouse.properties import jar_sets
 from lakehouse.settings import Settings
 
@@ -28,6 +30,8 @@ app = typer.Typer(
 )
 console = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True, highlight=False)
+# What this command runs with and where it is: `main` names a service that went away.
+_context = RunContext()
 
 RuntimeOpt = Annotated[
     str | None,
@@ -61,7 +65,8 @@ class QueryEngine(StrEnum):
 
 
 def _settings(runtime: str | None, config: Path | None, root: Path) -> Settings:
-    return resolve_settings(runtime, config, root)
+    _context.settings = resolve_settings(runtime, config, root)
+    return _context.settings
 
 
 @app.command()
@@ -160,8 +165,22 @@ def _generate(
 def _run_etl(settings: Settings, source: str | None) -> None:
     from spark.job import run_etl
 
-    with console.status("starting Spark") as status:
-        result = run_etl(settings, source_uri=source, progress=lambda s: status.update(s))
+    if console.is_terminal:
+        with console.status("starting Spark") as status:
+
+            def show(stage: str) -> None:
+                _context.stage = stage
+                status.update(stage)
+
+            result = run_etl(settings, source_uri=source, progress=show)
+    else:
+        # Pods, pipes, CI: one line per stage, so a log shows where a run was when it died.
+        def log(stage: str) -> None:
+            _context.stage = stage
+            console.print(f"stage: {stage}", markup=False, highlight=False)
+
+        result = run_etl(settings, source_uri=source, progress=log)
+    _context.stage = None
     for uri, cause in result.skipped_files.items():
         err.print(f"[yellow]skipped unreadable file[/] {uri}: {cause} (retried next run)")
     if result.outcome == "nothing-to-do":
@@ -389,9 +408,23 @@ _mount_stack()
 
 
 def main() -> None:
-    """Entry point: actionable errors become one line and exit code 2, not a traceback."""
+    """Entry point: actionable errors become one line and exit code 2, not a traceback.
+
+    That includes a service (metastore, S3 endpoint, Spark master) going away mid-run,
+    which Spark reports as a JVM stack trace.
+    """
     try:
         app()
     except LakehouseError as exc:
-        err.print(f"[bold red]error:[/] {exc}")
-        raise SystemExit(2) from None
+        _fail(exc)
+    except Exception as exc:
+        named = service_failure(exc, _context)
+        if named is None:
+            raise
+        _fail(named)
+
+
+def _fail(exc: LakehouseError) -> None:
+    # Escaped: messages quote paths and Java text, where `[...]` is not markup.
+    err.print(f"[bold red]error:[/] {escape(str(exc))}")
+    raise SystemExit(2) from None

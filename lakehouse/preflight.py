@@ -2,41 +2,57 @@
 
 Without this, an unreachable Spark master costs a minute of registration retries and an
 unreachable metastore surfaces as a thrift stack trace; a TCP connect answers in
-milliseconds and lets the error name the service and the setting.
+milliseconds and lets the error name the service and the setting. `lakehouse.failures`
+uses the same probe to name a service that went away during a run.
 """
 
 from __future__ import annotations
 
 import socket
+from typing import NamedTuple
 from urllib.parse import urlsplit
 
 from lakehouse.errors import ServiceUnavailable
 from lakehouse.settings import Settings
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
+HINT = "is it running? For the local stack: `lakehouse stack up` (`lakehouse stack status`)"
 
 
-def endpoints(settings: Settings) -> list[tuple[str, str, str]]:
-    """(service, setting, URI) for every network service the settings point at."""
+class Endpoint(NamedTuple):
+    service: str
+    setting: str
+    uri: str
+
+
+def endpoints(settings: Settings) -> list[Endpoint]:
+    """Every network service the settings point at."""
     found = []
     if settings.spark.master.startswith("spark://"):
-        found.append(("Spark master", "spark.master", settings.spark.master))
+        found.append(Endpoint("Spark master", "spark.master", settings.spark.master))
     if settings.catalog.uri.startswith("thrift://"):
-        found.append(("Hive Metastore", "catalog.uri", settings.catalog.uri))
+        found.append(Endpoint("Hive Metastore", "catalog.uri", settings.catalog.uri))
     if settings.storage.s3.endpoint:
-        found.append(("S3 endpoint", "storage.s3.endpoint", settings.storage.s3.endpoint))
+        found.append(Endpoint("S3 endpoint", "storage.s3.endpoint", settings.storage.s3.endpoint))
     return found
 
 
+def probe(endpoint: Endpoint, timeout: float) -> str | None:
+    """None if a TCP connection to the endpoint opens, else why not."""
+    parts = urlsplit(endpoint.uri)
+    port = parts.port or _DEFAULT_PORTS.get(parts.scheme)
+    try:
+        with socket.create_connection((parts.hostname, port), timeout=timeout):
+            return None
+    except OSError as exc:
+        return exc.strerror or str(exc)
+
+
 def check_reachable(settings: Settings, timeout: float = 3.0) -> None:
-    for service, setting, uri in endpoints(settings):
-        parts = urlsplit(uri)
-        port = parts.port or _DEFAULT_PORTS.get(parts.scheme)
-        try:
-            with socket.create_connection((parts.hostname, port), timeout=timeout):
-                pass
-        except OSError as exc:
+    for endpoint in endpoints(settings):
+        problem = probe(endpoint, timeout)
+        if problem is not None:
             raise ServiceUnavailable(
-                f"cannot reach the {service} at {uri} (setting '{setting}'): {exc.strerror or exc}"
-                " — is it running? For the local stack: `make stack-up`, `make stack-status`"
-            ) from None
+                f"cannot reach the {endpoint.service} at {endpoint.uri} "
+                f"(setting '{endpoint.setting}'): {problem} — {HINT}"
+            )
