@@ -59,6 +59,13 @@ def catalog_properties(settings: Settings) -> dict[str, str]:
         props |= {"io-impl": S3_FILE_IO, "client.region": s3.region}
         if s3.endpoint:
             props["s3.endpoint"] = s3.endpoint
+            # Fail in seconds when a local endpoint is down: S3FileIO's defaults (5 retries,
+            # 2-20 s apart) hold every task attempt, and the run, for minutes.
+            props |= {
+                "s3.retry.num-retries": "2",
+                "s3.retry.min-wait-ms": "200",
+                "s3.retry.max-wait-ms": "1000",
+            }
         if s3.path_style:
             props["s3.path-style-access"] = "true"
         if s3.access_key and s3.secret_key:
