@@ -18,10 +18,13 @@ REPORT_TABLES = (DAILY_TOP_IPS, DAILY_TOP_DEVICES, WEEKLY_TOP_IPS, WEEKLY_TOP_DE
 
 # Writers never shuffle rows just to cluster them by partition: one input file covers an
 # hour, so each task already writes one or two days; fanout writers keep a file per day open.
+# The ETL's MERGEs only insert, so merge-on-read never writes a delete file; it lets Spark
+# use a right outer join that can broadcast the target's keys instead of copy-on-write's
+# full outer sort-merge join (measured: half the CPU when a late file meets a loaded day).
 _WRITE_PROPS = (
     "'format-version'='2', 'write.parquet.compression-codec'='zstd', "
     "'write.distribution-mode'='none', 'write.merge.distribution-mode'='none', "
-    "'write.spark.fanout.enabled'='true'"
+    "'write.spark.fanout.enabled'='true', 'write.merge.mode'='merge-on-read'"
 )
 
 DDL: dict[str, str] = {
