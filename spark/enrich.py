@@ -15,6 +15,8 @@ import ua_parser
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql.types import StringType, StructField, StructType
 
+from spark.frames import local_frame
+
 DEVICE_TYPES = ("desktop", "mobile", "tablet", "bot", "other")
 
 # Crawlers, monitors and HTTP libraries that ua-parser does not mark as "Spider".
@@ -105,4 +107,4 @@ def device_table(spark: SparkSession, user_agents: Iterable[str]) -> DataFrame:
     for ua in user_agents:
         d = classify(ua)
         rows.append((ua, d.device_type, d.device, d.os, d.browser))
-    return spark.createDataFrame(rows, DEVICE_SCHEMA)
+    return local_frame(spark, rows, DEVICE_SCHEMA)

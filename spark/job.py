@@ -33,6 +33,7 @@ from spark.commits import (
     merge_new_rows,
     remove_path,
 )
+from spark.frames import local_frame
 from spark.inputs import InputFile, list_input_files, read_raw
 from spark.parse import ACCESS_FIELDS, parse_lines
 
@@ -259,7 +260,8 @@ def _ledger_rows(
     for f in batch:
         s = stats.get(f.uri, FileStats(0, 0))  # an empty file has no lines to count
         rows.append((f.uri, f.size_bytes, s.lines, s.accepted, s.rejected, result.run_id))
-    frame = spark.createDataFrame(
+    frame = local_frame(
+        spark,
         rows,
         "source_file string, size_bytes bigint, lines_read bigint, accepted bigint, "
         "rejected bigint, run_id string",
@@ -343,7 +345,8 @@ def _record_run(spark: SparkSession, settings: Settings, result: EtlResult) -> N
         result.rejected,
         result.rows_written,
     )
-    frame = spark.createDataFrame(
+    frame = local_frame(
+        spark,
         [row],
         "run_id string, started_at timestamp, finished_at timestamp, outcome string, "
         "error string, input_files int, input_bytes bigint, lines_read bigint, "
