@@ -180,3 +180,15 @@ def test_generator_image_runs_the_module_the_cronjob_calls() -> None:
         pytest.skip("generator/Dockerfile is not written yet (another engineer's file)")
     entrypoint = [i["value"] for i in parse(path).structure if i["instruction"] == "ENTRYPOINT"]
     assert entrypoint and '"-m", "generator"' in entrypoint[-1]
+
+
+def _pins(path: Path) -> dict[str, str]:
+    lines = (line.split("#")[0].strip() for line in path.read_text().splitlines())
+    return dict(line.split("==", 1) for line in lines if line)
+
+
+def test_spark_image_pins_are_the_projects_pins() -> None:
+    """The Spark image installs a subset of requirements.txt, at the same versions."""
+    image, project = _pins(REPO / "spark/requirements.txt"), _pins(REPO / "requirements.txt")
+    assert image, "spark/requirements.txt pins nothing"
+    assert {name: project.get(name) for name in image} == image
