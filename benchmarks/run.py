@@ -18,6 +18,8 @@ import json
 import os
 import platform
 import shutil
+import subprocess
+import sys
 import threading
 import time
 import zlib
@@ -25,6 +27,7 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import psutil
@@ -53,9 +56,10 @@ class SizeResult:
 
 
 class PeakRss:
-    """Samples the RSS of this process and, separately, of its child JVM."""
+    """Samples the RSS of a process (the Python driver) and, separately, of its JVMs."""
 
-    def __init__(self) -> None:
+    def __init__(self, process: psutil.Process) -> None:
+        self.process = process
         self.python = 0
         self.jvm = 0
         self._stop = threading.Event()
@@ -70,13 +74,29 @@ class PeakRss:
         self._thread.join()
 
     def _run(self) -> None:
-        me = psutil.Process()
         while not self._stop.wait(0.2):
-            self.python = max(self.python, me.memory_info().rss)
-            jvm = sum(
-                c.memory_info().rss for c in me.children(recursive=True) if "java" in c.name()
-            )
+            try:
+                self.python = max(self.python, self.process.memory_info().rss)
+                children = self.process.children(recursive=True)
+                jvm = sum(c.memory_info().rss for c in children if "java" in c.name())
+            except psutil.Error:  # the process or a child ended between two calls
+                continue
             self.jvm = max(self.jvm, jvm)
+
+
+def etl_in_fresh_process(root: Path) -> tuple[dict[str, Any], PeakRss]:
+    """The ETL as `lakehouse etl` runs it: its own Python process and a cold JVM."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "benchmarks.etl_once", str(root)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    with PeakRss(psutil.Process(proc.pid)) as rss:
+        out, _ = proc.communicate()
+    if proc.returncode != 0:
+        raise RuntimeError(f"the ETL run failed (exit {proc.returncode}): {out[-2000:]}")
+    return json.loads(out.strip().splitlines()[-1]), rss
 
 
 def _count_lines(path: str) -> tuple[int, int]:
@@ -173,8 +193,6 @@ def duckdb_peer(files: list[str], out: Path) -> float:
 def run_size(lines: int, work: Path) -> SizeResult:
     from generator import TrafficSpec, generate
     from lakehouse import runtimes
-    from spark.job import run_etl
-    from spark.session import build_session
 
     load_before = os.getloadavg()[0]
     root = work / f"lines-{lines}"
@@ -190,13 +208,8 @@ def run_size(lines: int, work: Path) -> SizeResult:
     assert counted == lines, (counted, lines)
     duck_s = duckdb_peer(files, root / "duckdb")
 
-    with PeakRss() as rss:
-        start = time.perf_counter()
-        spark = build_session(settings)
-        spark_start = time.perf_counter() - start
-        etl = run_etl(settings, spark=spark)
-        spark.stop()
-    assert etl.lines_read == lines, (etl.lines_read, lines)
+    etl, rss = etl_in_fresh_process(root)
+    assert etl["lines_read"] == lines, (etl["lines_read"], lines)
     return SizeResult(
         lines=lines,
         files=len(files),
@@ -206,9 +219,9 @@ def run_size(lines: int, work: Path) -> SizeResult:
         gzip_only_s=gzip_s,
         decompress_s=decompress_s,
         duckdb_s=duck_s,
-        etl_s=etl.seconds,
-        etl_stages=etl.stage_seconds,
-        spark_start_s=spark_start,
+        etl_s=etl["etl_s"],
+        etl_stages=etl["etl_stages"],
+        spark_start_s=etl["spark_start_s"],
         peak_jvm_mb=rss.jvm / 1e6,
         peak_python_mb=rss.python / 1e6,
         load_before=load_before,
