@@ -72,9 +72,11 @@ class Postgres(ManagedService):
             f"unix_socket_directories={self.socket_dir}",
             "-c",
             "logging_collector=off",
-            # The metastore pools at most ~10 connections; a small cluster saves memory.
+            # Hive Metastore 3.1 fills four HikariCP pools of 10 connections at once (two for
+            # DataNucleus, two for locks and transactions): 40, more than 40 minus the 3 slots
+            # kept for superusers. A small cluster otherwise, to save memory.
             "-c",
-            "max_connections=40",
+            "max_connections=60",
             "-c",
             "shared_buffers=32MB",
         ]
