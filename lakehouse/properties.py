@@ -201,10 +201,17 @@ def metastore_site(settings: Settings, db: MetastoreDatabase, port: int) -> dict
         # repl.DumpDirCleanerTask class named in the default task list (it is in hive-exec):
         # with the defaults the server dies at start with NoClassDefFoundError / MetaException.
         "metastore.async.log.enabled": "false",
+        # AcidHouseKeeperService expires locks whose holder stopped heartbeating (3.1 only
+        # runs it with the compactor on). Without it, a commit lock left by a client that was
+        # cut off mid-commit (metastore stopped, driver killed) blocks every later commit to
+        # that table, across restarts. It drops locks idle for metastore.txn.timeout (300 s,
+        # above Iceberg's 240 s heartbeat), checking every minute.
         "metastore.task.threads.always": (
             "org.apache.hadoop.hive.metastore.events.EventCleanerTask,"
-            "org.apache.hadoop.hive.metastore.RuntimeStatsCleanerTask"
+            "org.apache.hadoop.hive.metastore.RuntimeStatsCleanerTask,"
+            "org.apache.hadoop.hive.metastore.txn.AcidHouseKeeperService"
         ),
+        "metastore.timedout.txn.reaper.interval": "60s",
         # No stats / compactor threads: Iceberg tables do not use them.
         "metastore.stats.autogather": "false",
         "metastore.compactor.initiator.on": "false",
