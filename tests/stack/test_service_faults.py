@@ -293,6 +293,19 @@ def _assert_one_clean_line(run: Run, fault: Fault, uri: str) -> str:
     return errors[0]
 
 
+def _assert_metastore_database_healthy(handle: StackHandle) -> None:
+    """No commit lock left behind, and room for more connections after the restart."""
+    pg = handle.stack.postgres
+    db = handle.settings.metastore_db
+    assert pg.psql("SELECT count(*) FROM hive_locks;", database=db) == "0"
+    # The metastore fills its connection pools up front: with no headroom left, the next
+    # pool growth (or any other client) is refused.
+    user = handle.settings.metastore_db_user
+    used = int(pg.psql(f"SELECT count(*) FROM pg_stat_activity WHERE usename = '{user}';"))
+    reserved = int(pg.psql("SHOW superuser_reserved_connections;"))
+    assert used + reserved < int(pg.psql("SHOW max_connections;")), used
+
+
 # --- a service stops in the middle of a run ------------------------------------------------
 @pytest.mark.parametrize("fault", FAULTS, ids=[f"{f.service}-at-{f.stage}" for f in FAULTS])
 def test_service_stopped_mid_run_fails_cleanly_and_rerun_completes(
@@ -321,6 +334,7 @@ def test_service_stopped_mid_run_fails_cleanly_and_rerun_completes(
 
     rerun = run_etl(config)
     assert rerun.returncode == 0, (rerun.stages, rerun.stderr[-4000:])
+    _assert_metastore_database_healthy(stack)
     counts = check_tables(stack, settings, tmp_path, monkeypatch, ledger)
     assert counts["accepted"] + counts["rejected"] == lines
     print(
