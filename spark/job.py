@@ -129,10 +129,19 @@ def _same_file(uri: str) -> str:
     return re.sub(r"^file:/+", "file:/", uri)
 
 
+# A read that failed because the object store went away is not a corrupt file: skipping
+# the file would end the run "partial" instead of failing it with the service named.
+_LOST_CONNECTION = re.compile(
+    r"Connection refused|ConnectException|SdkClientException|UnknownHostException|"
+    r"Unable to execute HTTP request"
+)
+
+
 def unreadable_file(exc: Exception, files: list[InputFile]) -> InputFile | None:
-    """The input file a Spark read error names, if it is one of `files`."""
-    match = _FAILED_READ.search(str(exc))
-    if not match:
+    """The input file a Spark read error names, if it is one of `files` and is corrupt."""
+    text = str(exc)
+    match = _FAILED_READ.search(text)
+    if not match or _LOST_CONNECTION.search(text):
         return None
     named = _same_file(match.group(1))
     return next((f for f in files if _same_file(f.uri) == named), None)
