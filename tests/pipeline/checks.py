@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -38,13 +38,26 @@ def _devices(rows: list[dict[str, Any]], period: str) -> set[tuple]:
     }
 
 
+def rows_read_as(settings: Any, name: str, source_names: Mapping[str, str]) -> list[dict[str, Any]]:
+    """A table's rows with `source_file` renamed (job's URI -> the local copy's `file:` URI)."""
+    rows = table_rows(settings, name)
+    for row in rows:
+        row["source_file"] = source_names.get(row["source_file"], row["source_file"])
+    return rows
+
+
 def assert_tables_match_input(
-    settings: Any, top_n: int, unreadable: Collection[str] = ()
+    settings: Any,
+    top_n: int,
+    unreadable: Collection[str] = (),
+    source_names: Mapping[str, str] | None = None,
 ) -> dict[str, int]:
     """Every table equals the independent computation over all files now in the input.
 
     `unreadable`: URIs of files the job must have skipped (e.g. a corrupt gzip); they are
     left out of the computation and must have no row anywhere, ledger included.
+    `source_names`: for input the job read elsewhere (S3), the job's URI of each file -> the
+    `file:` URI of the local copy under `settings.storage.input_uri` that the reference reads.
     """
     hits, rejected_by_file, lines_by_file = [], {}, {}
     # Later than the runs' start: only a line dated within seconds of the window's far end
@@ -59,15 +72,16 @@ def assert_tables_match_input(
         rejected_by_file[uri] = rejected
         lines_by_file[uri] = len(reference.read_lines(path))
 
-    logs = table_rows(settings, tables.ACCESS_LOGS)
-    rejected_rows = table_rows(settings, tables.REJECTED_LINES)
+    names = source_names or {}
+    logs = rows_read_as(settings, tables.ACCESS_LOGS, names)
+    rejected_rows = rows_read_as(settings, tables.REJECTED_LINES, names)
     for skipped in unreadable:
         assert not any(r["source_file"] == skipped for r in logs + rejected_rows), skipped
     assert len(logs) == len(hits)
     assert {(r["source_file"], r["source_line"]) for r in logs} == {
         (h.source_file, h.source_line) for h in hits
     }
-    ledger = {r["source_file"]: r for r in table_rows(settings, tables.INGESTED_FILES)}
+    ledger = {r["source_file"]: r for r in rows_read_as(settings, tables.INGESTED_FILES, names)}
     assert set(ledger) == set(lines_by_file)
     for uri, lines in lines_by_file.items():
         # Reconciliation: nothing is dropped silently, per file.

@@ -29,7 +29,6 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -243,30 +242,22 @@ def check_tables(
     handle: StackHandle,
     settings: Settings,
     workdir: Path,
-    monkeypatch: pytest.MonkeyPatch,
     ledger: FaultLedger,
 ) -> dict[str, int]:
     """The tables equal the computation over the raw input; counts lost/doubled rows."""
     local_input = workdir / "input"
     copies = _download_input(handle, settings, local_input)
     assert copies
-    as_local = {uri: f"file:{path}" for uri, path in copies.items()}
-    read_rows = checks.table_rows
-
     # The job names a file by its s3:// URI, the reference by the local copy's path.
-    def local_rows(any_settings: Any, name: str) -> list[dict[str, Any]]:
-        rows = read_rows(any_settings, name)
-        for row in rows:
-            if "source_file" in row:
-                row["source_file"] = as_local.get(row["source_file"], row["source_file"])
-        return rows
+    as_local = {uri: f"file:{path}" for uri, path in copies.items()}
 
     expected: Counter[tuple[str, int]] = Counter()
     for path in copies.values():
         hits, _ = reference.parse(path)
         expected.update((h.source_file, h.source_line) for h in hits)
     actual = Counter(
-        (r["source_file"], r["source_line"]) for r in local_rows(settings, tables.ACCESS_LOGS)
+        (r["source_file"], r["source_line"])
+        for r in checks.rows_read_as(settings, tables.ACCESS_LOGS, as_local)
     )
     lost = sum((expected - actual).values())
     duplicated = sum(n - 1 for n in actual.values() if n > 1)
@@ -274,11 +265,10 @@ def check_tables(
     ledger.duplicated += duplicated
     assert (lost, duplicated) == (0, 0), f"{lost} rows lost, {duplicated} duplicated"
 
-    monkeypatch.setattr(checks, "table_rows", local_rows)
     as_read = settings.model_copy(
         update={"storage": settings.storage.model_copy(update={"input_uri": local_input.as_uri()})}
     )
-    return checks.assert_tables_match_input(as_read, settings.etl.top_n)
+    return checks.assert_tables_match_input(as_read, settings.etl.top_n, source_names=as_local)
 
 
 def _assert_one_clean_line(run: Run, fault: Fault, uri: str) -> str:
@@ -313,7 +303,6 @@ def test_service_stopped_mid_run_fails_cleanly_and_rerun_completes(
     fault: Fault,
     raw: Path,
     tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
     ledger: FaultLedger,
 ) -> None:
     settings = _settings(stack, f"faults_{fault.service}")
@@ -335,7 +324,7 @@ def test_service_stopped_mid_run_fails_cleanly_and_rerun_completes(
     rerun = run_etl(config)
     assert rerun.returncode == 0, (rerun.stages, rerun.stderr[-4000:])
     _assert_metastore_database_healthy(stack)
-    counts = check_tables(stack, settings, tmp_path, monkeypatch, ledger)
+    counts = check_tables(stack, settings, tmp_path, ledger)
     assert counts["accepted"] + counts["rejected"] == lines
     print(
         f"\n{fault.service} stopped at '{fault.stage}': failed {failed.after_stop:.1f} s after "
