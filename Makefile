@@ -9,7 +9,7 @@ PYTEST := $(BIN)/python -m pytest
 # Spark otherwise binds the driver's services to this machine's non-loopback address.
 export SPARK_LOCAL_IP ?= 127.0.0.1
 
-.PHONY: help setup demo test test-fast lint format stack-up stack-demo stack-status stack-down bench bench-large clean
+.PHONY: help setup demo test test-fast imports lint format stack-up stack-demo stack-status stack-down bench bench-large clean
 
 help:
 	@echo "make demo        generate logs -> ETL -> Iceberg -> print reports (embedded, no servers)"
@@ -18,7 +18,7 @@ help:
 	@echo "make stack-up | stack-demo | stack-status | stack-down   local replica of production"
 	@echo "make bench       benchmark against the decompression bound and DuckDB (100k, 1M lines)"
 	@echo "make bench-large the same at 1M and 10M lines"
-	@echo "make lint        ruff"
+	@echo "make lint        ruff + the import-layers contract (lint-imports)"
 
 $(INSTALLED): requirements.txt pyproject.toml
 	@command -v java >/dev/null 2>&1 || { echo "error: Java 17 is required and 'java' is not on PATH: install it (Debian: apt-get install openjdk-17-jre-headless) or set JAVA_HOME"; exit 1; }
@@ -35,14 +35,18 @@ setup: $(INSTALLED)
 demo: setup
 	$(BIN)/lakehouse demo
 
-test: setup
+test: setup imports
 	$(BIN)/lakehouse setup --runtime local
 	$(PYTEST)
 
-test-fast: setup
+test-fast: setup imports
 	$(PYTEST) -m "not slow"
 
-lint: $(INSTALLED)
+# The layers contract of pyproject.toml: the core imports no application, the CLI is on top.
+imports: $(INSTALLED)
+	$(BIN)/lint-imports --no-logo --no-cache
+
+lint: imports
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 

@@ -10,7 +10,7 @@ import sys
 import time
 from pathlib import Path
 
-from lakehouse import runtimes
+from core import runtimes
 from spark.job import run_etl
 from spark.session import build_session
 

@@ -32,6 +32,8 @@ from typing import Any
 import duckdb
 import psutil
 
+from core.names import Stage
+
 CORES = os.cpu_count() or 1
 GZIP_LEVEL = 1  # what the generator writes with (generator/writer.py)
 
@@ -191,8 +193,8 @@ def duckdb_peer(files: list[str], out: Path) -> float:
 
 
 def run_size(lines: int, work: Path) -> SizeResult:
+    from core import runtimes
     from generator import TrafficSpec, generate
-    from lakehouse import runtimes
 
     load_before = os.getloadavg()[0]
     root = work / f"lines-{lines}"
@@ -230,15 +232,15 @@ def run_size(lines: int, work: Path) -> SizeResult:
 
 # The stages, as groups of the ETL's own stage names (EtlResult.stage_seconds).
 STAGE_GROUPS = {
-    "parse + enrich": ("parse", "summarise", "classify user agents"),
+    "parse + enrich": (Stage.PARSE, Stage.SUMMARISE, Stage.CLASSIFY_USER_AGENTS),
     "Iceberg write": (
-        "create tables",
-        "list input",
-        "write access_logs",
-        "write rejected_lines",
-        "record ingested files",
+        Stage.CREATE_TABLES,
+        Stage.LIST_INPUT,
+        Stage.WRITE_ACCESS_LOGS,
+        Stage.WRITE_REJECTED_LINES,
+        Stage.RECORD_INGESTED_FILES,
     ),
-    "reports": ("write reports",),
+    "reports": (Stage.WRITE_REPORTS,),
 }
 
 

@@ -18,12 +18,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from core.errors import ConfigError, LakehouseError
 from generator.traffic import TrafficSpec
 from generator.writer import generate
-from lakehouse.errors import ConfigError, LakehouseError
 
 if TYPE_CHECKING:
-    from lakehouse.settings import S3Settings
+    from core.settings import S3Settings
 
 _OFFSET = re.compile(r"([+-])(\d{2}):?(\d{2})")
 
@@ -97,13 +97,13 @@ def _s3_settings(args: argparse.Namespace) -> tuple[str | None, S3Settings | Non
     destination: str | None = args.destination
     s3: S3Settings | None = None
     if args.config is not None:
-        from lakehouse.settings import load_settings_file
+        from core.settings import load_settings_file
 
         settings = load_settings_file(args.config)
         s3 = settings.storage.s3
         destination = destination or settings.storage.input_uri
     if args.s3_endpoint or args.s3_region or args.s3_path_style:
-        from lakehouse.settings import S3Settings
+        from core.settings import S3Settings
 
         base = s3 or S3Settings()
         s3 = base.model_copy(

@@ -18,9 +18,9 @@ import random
 import re
 from dataclasses import dataclass
 
+from core.errors import ConfigError
 from generator.clients import split_exactly
 from generator.nginx_format import MAX_OFFSET_MINUTES, MIN_OFFSET_MINUTES
-from lakehouse.errors import ConfigError
 
 KINDS = ("human", "crawler", "monitor", "scanner")
 KIND_SHARES = (0.72, 0.22, 0.02, 0.04)

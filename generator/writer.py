@@ -35,13 +35,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 from urllib.parse import unquote, urlsplit
 
+from core.errors import ConfigError, EnvironmentProblem, InputError
 from generator.model import model_for
 from generator.render import render
 from generator.traffic import FilePlan, TrafficSpec, plan_files
-from lakehouse.errors import ConfigError, EnvironmentProblem, InputError
 
 if TYPE_CHECKING:  # pydantic costs ~0.5 s to import; workers writing locally never need it
-    from lakehouse.settings import S3Settings
+    from core.settings import S3Settings
 
 GZIP_LEVEL = 1
 _GZIP_WBITS = 31  # zlib container = gzip: no name, mtime 0, deterministic header

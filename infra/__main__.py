@@ -21,6 +21,7 @@ if _REPO_ROOT not in sys.path:
 
 import pulumi  # noqa: E402
 
+from core.settings import SPARK_UI_PORT  # noqa: E402
 from infra.autoscaler import ClusterAutoscaler, ClusterAutoscalerArgs  # noqa: E402
 from infra.cluster import Cluster, ClusterArgs, spark_node_group, system_node_group  # noqa: E402
 from infra.config import load_config  # noqa: E402
@@ -30,7 +31,6 @@ from infra.images import Images, ImagesArgs  # noqa: E402
 from infra.lakehouse_settings import aws_settings  # noqa: E402
 from infra.network import Network, NetworkArgs  # noqa: E402
 from infra.storage import Storage, StorageArgs  # noqa: E402
-from lakehouse.settings import SPARK_UI_PORT  # noqa: E402
 from workloads import contract  # noqa: E402
 
 cfg = load_config()

@@ -15,7 +15,7 @@ from infra.config import DatabaseConfig
 
 PORT = 5432
 DB_NAME = "metastore"
-DB_USER = "hive"  # same names as the local replica (lakehouse/stack_settings.py)
+DB_USER = "hive"  # same names as the local replica (core/settings.py)
 
 
 @dataclass

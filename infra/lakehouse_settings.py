@@ -1,4 +1,4 @@
-"""The AWS runtime's `lakehouse.settings.Settings`, built from this stack's resources.
+"""The AWS runtime's `core.settings.Settings`, built from this stack's resources.
 
 The workloads render their ConfigMaps (spark-defaults, metastore-site.xml) from this one
 object, so bucket names and service addresses cannot drift from what Pulumi created.
@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import pulumi
 
-from lakehouse import runtimes
-from lakehouse.settings import Settings
+from core import runtimes
+from core.settings import Settings
 from workloads import contract
 
 

@@ -7,10 +7,10 @@ from dataclasses import dataclass
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from lakehouse.errors import InputError
+from core.errors import InputError
 
 # monotonically_increasing_id() = partition id << 33 | row index within the partition.
-# With one file per partition (lakehouse.properties.ONE_FILE_PER_PARTITION) the low 33 bits
+# With one file per partition (core.properties.ONE_FILE_PER_PARTITION) the low 33 bits
 # are the 0-based line number within the file.
 _ROW_INDEX_MASK = (1 << 33) - 1
 

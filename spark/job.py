@@ -24,7 +24,8 @@ from typing import Any
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from lakehouse.settings import Settings
+from core.names import Outcome, Stage
+from core.settings import Settings
 from spark import enrich, reports, tables
 from spark.commits import (
     MAX_ATTEMPTS,
@@ -55,7 +56,7 @@ class FileStats:
 class EtlResult:
     run_id: str
     started_at: datetime
-    outcome: str = "succeeded"
+    outcome: str = Outcome.SUCCEEDED
     error: str | None = None
     files: list[str] = field(default_factory=list)
     input_bytes: int = 0
@@ -283,7 +284,7 @@ def _ingest(
 ) -> None:
     result = stages.result
     staging = f"{settings.storage.processed_uri}/staging/run_id={result.run_id}"
-    batch = stages.run("parse", lambda: stage_readable(spark, settings, batch, result, staging))
+    batch = stages.run(Stage.PARSE, lambda: stage_readable(spark, settings, batch, result, staging))
     if not batch:
         return
     staged = spark.read.parquet(staging)
@@ -294,11 +295,13 @@ def _ingest(
         agents = accepted.where(F.col("user_agent").isNotNull()).select("user_agent").distinct()
         return stats, [row.user_agent for row in agents.collect()]
 
-    stats, user_agents = stages.run("summarise", summarise)
+    stats, user_agents = stages.run(Stage.SUMMARISE, summarise)
     result.lines_read = sum(s.lines for s in stats.values())
     result.accepted = sum(s.accepted for s in stats.values())
     result.rejected = result.lines_read - result.accepted
-    devices = stages.run("classify user agents", lambda: enrich.device_table(spark, user_agents))
+    devices = stages.run(
+        Stage.CLASSIFY_USER_AGENTS, lambda: enrich.device_table(spark, user_agents)
+    )
 
     access_logs = settings.table(tables.ACCESS_LOGS)
     rejected_lines = settings.table(tables.REJECTED_LINES)
@@ -311,24 +314,24 @@ def _ingest(
             f"AND t.event_time < TIMESTAMP '{high} 00:00:00'"
         )
         rows = enrich_accepted(accepted, devices)
-        stages.run("write access_logs", lambda: merge_new_rows(spark, access_logs, rows, on))
+        stages.run(Stage.WRITE_ACCESS_LOGS, lambda: merge_new_rows(spark, access_logs, rows, on))
     if result.rejected:
         rejects = staged.where(F.col("reason").isNotNull()).select(
             "source_file", "source_line", "raw_line", "reason", "ingested_at"
         )
         stages.run(
-            "write rejected_lines",
+            Stage.WRITE_REJECTED_LINES,
             lambda: merge_new_rows(spark, rejected_lines, rejects, SAME_LINE),
         )
     for table in (access_logs, rejected_lines):
         result.rows_written[table.rsplit(".", 1)[1]] = added_records(spark, table, before[table])
     if result.days:
         result.rows_written |= stages.run(
-            "write reports", lambda: write_reports(spark, settings, result.days)
+            Stage.WRITE_REPORTS, lambda: write_reports(spark, settings, result.days)
         )
     ledger = _ledger_rows(spark, batch, stats, result)
     stages.run(
-        "record ingested files",
+        Stage.RECORD_INGESTED_FILES,
         lambda: merge_new_rows(
             spark,
             settings.table(tables.INGESTED_FILES),
@@ -388,22 +391,22 @@ def run_etl(
     started_at = datetime.now(UTC)
     result = EtlResult(run_id=new_run_id(started_at), started_at=started_at)
     stages = _Stages(result, progress)
-    spark = spark or stages.run("start Spark", lambda: build_session(settings))
-    stages.run("create tables", lambda: tables.ensure_tables(spark, settings))
+    spark = spark or stages.run(Stage.START_SPARK, lambda: build_session(settings))
+    stages.run(Stage.CREATE_TABLES, lambda: tables.ensure_tables(spark, settings))
     source = source_uri or settings.storage.input_uri
     try:
-        batch = stages.run("list input", lambda: pending_files(spark, settings, source))
+        batch = stages.run(Stage.LIST_INPUT, lambda: pending_files(spark, settings, source))
         result.files = [f.uri for f in batch]
         result.input_bytes = sum(f.size_bytes for f in batch)
         if batch:
             _ingest(spark, settings, batch, stages)
         else:
-            result.outcome = "nothing-to-do"
+            result.outcome = Outcome.NOTHING_TO_DO
         if result.skipped_files:
-            result.outcome = "partial"
+            result.outcome = Outcome.PARTIAL
             result.error = "unreadable files skipped: " + ", ".join(result.skipped_files)
     except Exception as exc:
-        result.outcome = "failed"
+        result.outcome = Outcome.FAILED
         result.error = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
         with contextlib.suppress(Exception):  # e.g. the catalog itself is down: keep the cause
             _record_run(spark, settings, result)

@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 
 from pyspark.sql import SparkSession
 
-from lakehouse.settings import Settings
+from core.settings import Settings
 from spark import tables
 from spark.commits import iceberg_table, remove_path
 

@@ -1,6 +1,6 @@
 """Parse nginx `combined` lines with Spark SQL functions only (no per-row Python).
 
-The decisions are fixed by ../shared/testdata/combined-cases.jsonl. Speed comes from
+The decisions are fixed by tests/data/combined-cases.jsonl. Speed comes from
 splitting on `"` and slicing with `split`/`substring_index` instead of one big
 `regexp_extract` per field (17.7 s vs 52 s for 10M lines, DESIGN.md); the only regular
 expressions run on short strings or on lines already known to be bad.
@@ -16,7 +16,8 @@ from datetime import UTC, datetime
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
-from lakehouse.settings import EtlSettings, EventTimeWindow
+from core.names import Reason
+from core.settings import EtlSettings, EventTimeWindow
 
 # Apache escapes `"` as `\"` and `\` as `\\` (nginx uses `\x22` and `\x5C`, which contain
 # no quote). Both escapes are swapped for control characters before splitting on `"` and
@@ -24,20 +25,6 @@ from lakehouse.settings import EtlSettings, EventTimeWindow
 _ESCAPED_BACKSLASH = "\u0002"
 _ESCAPED_QUOTE = "\u0001"
 TIME_FORMAT = "dd/MMM/yyyy:HH:mm:ss Z"
-
-
-class Reason:
-    """Values of `rejected_lines.reason`."""
-
-    EMPTY = "empty"
-    INVALID_UTF8 = "invalid_utf8"
-    TOO_LONG = "too_long"
-    TRUNCATED = "truncated"
-    MALFORMED = "malformed"
-    BAD_TIMESTAMP = "bad_timestamp"
-    # A valid time outside the run's event-time window (settings: etl.min_event_time,
-    # etl.max_future_skew): a clock reset to 1970, a year 9999.
-    OUT_OF_RANGE = "out_of_range"
 
 
 ACCESS_FIELDS = (

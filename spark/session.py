@@ -7,11 +7,11 @@ from pathlib import Path
 
 from pyspark.sql import SparkSession
 
-from lakehouse import jars
-from lakehouse.java import check_java
-from lakehouse.preflight import check_reachable
-from lakehouse.properties import catalog_properties, jar_sets, spark_conf
-from lakehouse.settings import Settings
+from core import jars
+from core.java import check_java
+from core.preflight import check_reachable
+from core.properties import catalog_properties, jar_sets, spark_conf
+from core.settings import Settings
 
 
 def build_session(settings: Settings) -> SparkSession:

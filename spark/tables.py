@@ -1,20 +1,21 @@
-"""Iceberg table definitions (the data contracts of DESIGN.md) and their creation."""
+"""Iceberg table definitions (the data contracts of docs/architecture.md) and their creation."""
 
 from __future__ import annotations
 
 from pyspark.sql import SparkSession
 
-from lakehouse.settings import Settings
+from core.names import REPORT_TABLES, Table
+from core.settings import Settings
 
-ACCESS_LOGS = "access_logs"
-REJECTED_LINES = "rejected_lines"
-INGESTED_FILES = "ingested_files"
-ETL_RUNS = "etl_runs"
-DAILY_TOP_IPS = "daily_top_ips"
-WEEKLY_TOP_IPS = "weekly_top_ips"
-DAILY_TOP_DEVICES = "daily_top_devices"
-WEEKLY_TOP_DEVICES = "weekly_top_devices"
-REPORT_TABLES = (DAILY_TOP_IPS, DAILY_TOP_DEVICES, WEEKLY_TOP_IPS, WEEKLY_TOP_DEVICES)
+ACCESS_LOGS = Table.ACCESS_LOGS
+REJECTED_LINES = Table.REJECTED_LINES
+INGESTED_FILES = Table.INGESTED_FILES
+ETL_RUNS = Table.ETL_RUNS
+DAILY_TOP_IPS = Table.DAILY_TOP_IPS
+WEEKLY_TOP_IPS = Table.WEEKLY_TOP_IPS
+DAILY_TOP_DEVICES = Table.DAILY_TOP_DEVICES
+WEEKLY_TOP_DEVICES = Table.WEEKLY_TOP_DEVICES
+__all__ = ["DDL", "REPORT_TABLES", "ensure_tables"]
 
 # Writers never shuffle rows just to cluster them by partition: one input file covers an
 # hour, so each task already writes one or two days; fanout writers keep a file per day open.

@@ -10,12 +10,12 @@ from typing import Any
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
-TESTDATA = REPO.parent / "shared" / "testdata"
+TESTDATA = REPO / "tests" / "data"
 
 
 @pytest.fixture(scope="session")
 def conformance_cases() -> list[dict[str, Any]]:
-    """The 26 parser decisions of ../shared/testdata/combined-cases.jsonl."""
+    """The 26 parser decisions of tests/data/combined-cases.jsonl."""
     path = TESTDATA / "combined-cases.jsonl"
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
@@ -28,7 +28,7 @@ def spark_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def spark(spark_root: Path) -> Iterator[Any]:
     """One embedded-runtime Spark session for the whole run (start-up costs ~8 s)."""
-    from lakehouse import runtimes
+    from core import runtimes
     from spark.session import build_session
 
     session = build_session(runtimes.embedded(spark_root))
@@ -41,8 +41,8 @@ def warehouse(spark: Any, tmp_path: Path, request: pytest.FixtureRequest) -> Any
     """Fresh embedded settings (own directory and catalog name) attached to the session."""
     import re
 
-    from lakehouse import runtimes
-    from lakehouse.settings import CatalogSettings
+    from core import runtimes
+    from core.settings import CatalogSettings
     from spark.session import attach_catalog
 
     base = runtimes.embedded(tmp_path)

@@ -1,4 +1,4 @@
-"""The config files pods read, rendered from `lakehouse.settings` / `lakehouse.properties`.
+"""The config files pods read, rendered from `core.settings` / `core.properties`.
 
 Nothing here decides a Spark, Hive or Iceberg property: the text is what the embedded
 runtime and the local stack render from the same functions.
@@ -8,15 +8,15 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from lakehouse.errors import ConfigError
-from lakehouse.properties import (
+from core.errors import ConfigError
+from core.properties import (
     MetastoreDatabase,
     metastore_site,
     render_hadoop_xml,
     render_spark_defaults,
     spark_conf,
 )
-from lakehouse.settings import (
+from core.settings import (
     METASTORE_PORT,
     SPARK_MASTER_PORT,
     CatalogKind,

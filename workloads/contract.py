@@ -46,6 +46,6 @@ SPARK_UID = 185  # the Apache Spark images' `spark` user
 METASTORE_UID = 10001  # workloads/images/hive-metastore/Dockerfile
 GENERATOR_UID = 10002
 
-# Spark's default UI ports for the daemons lakehouse.settings has no key for.
+# Spark's default UI ports for the daemons core.settings has no key for.
 SPARK_WORKER_UI_PORT = 8081
 SPARK_HISTORY_UI_PORT = 18080

@@ -17,7 +17,7 @@ from __future__ import annotations
 import pulumi
 import pulumi_kubernetes as k8s
 
-from lakehouse.settings import Settings
+from core.settings import Settings
 from workloads import sizing
 from workloads.objects import TMP, container, env, resources
 

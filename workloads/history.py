@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_kubernetes as k8s
 
-from lakehouse.settings import Settings
+from core.settings import Settings
 from workloads import contract, event_logs, sizing
 from workloads.objects import (
     TMP,

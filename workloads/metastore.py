@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_kubernetes as k8s
 
-from lakehouse.settings import METASTORE_PORT, Settings
+from core.settings import METASTORE_PORT, Settings
 from workloads import config_files, contract, sizing
 from workloads.objects import (
     TMP,

@@ -25,7 +25,7 @@ from collections.abc import Mapping
 import pulumi
 import pulumi_kubernetes as k8s
 
-from lakehouse.settings import METASTORE_PORT, SPARK_MASTER_PORT
+from core.settings import METASTORE_PORT, SPARK_MASTER_PORT
 from workloads import contract
 from workloads.jobs import ETL_NAME
 from workloads.objects import Scope, selector_labels

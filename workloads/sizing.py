@@ -11,8 +11,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from lakehouse.errors import ConfigError
-from lakehouse.settings import SparkSettings
+from core.errors import ConfigError
+from core.settings import SparkSettings
 
 
 @dataclass(frozen=True)

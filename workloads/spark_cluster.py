@@ -3,7 +3,7 @@
 Workers are sized to fill one spot node (workloads/sizing.py). On a spot reclaim or a drain,
 the pod's preStop hook sends the worker SIGPWR, Spark's decommission signal: the master stops
 scheduling on it and its executors migrate shuffle and cached blocks to the other workers
-(`spark.decommission.*` and `spark.storage.decommission.*` come from lakehouse.properties),
+(`spark.decommission.*` and `spark.storage.decommission.*` come from core.properties),
 within the two minutes EC2 gives a spot instance.
 """
 
@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_kubernetes as k8s
 
-from lakehouse.settings import SPARK_MASTER_PORT, SPARK_UI_PORT, Settings
+from core.settings import SPARK_MASTER_PORT, SPARK_UI_PORT, Settings
 from workloads import contract, sizing
 from workloads.config_files import SPARK_CONF_DIR
 from workloads.objects import (
@@ -44,7 +44,7 @@ SPARK_CLASS = f"{SPARK_HOME}/bin/spark-class"
 # (SIGPWR included) to the JVM and reaps orphans (Python workers of finished executors).
 TINI = ["/usr/bin/tini", "--"]
 # The image's jar cache (LAKEHOUSE_JAR_CACHE): Iceberg, hadoop-aws and the AWS SDK, pinned
-# in lakehouse/jars.toml. Drivers add them with spark.jars; daemons need them on their
+# in core/jars.toml. Drivers add them with spark.jars; daemons need them on their
 # classpath (the History Server reads the event logs from S3).
 IMAGE_JARS = "/opt/lakehouse/jars"
 WORKER_NAME = "spark-worker"

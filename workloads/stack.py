@@ -8,7 +8,7 @@ Declares, in namespace `lakehouse` (workloads.contract.NAMESPACE):
 - the generator and the ETL as CronJobs, each with its own IRSA service account
 - NetworkPolicies (default deny) and Pod Security "restricted" on the namespace
 
-Every config file is rendered from the `Settings` passed in (lakehouse.properties), so
+Every config file is rendered from the `Settings` passed in (core.properties), so
 the cluster runs with the same Spark, Iceberg and Hive properties as the local stack.
 See docs/workloads.md for reaching the UIs and running jobs on demand.
 """
@@ -21,8 +21,8 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_kubernetes as k8s
 
-from lakehouse.errors import ConfigError
-from lakehouse.settings import Settings
+from core.errors import ConfigError
+from core.settings import Settings
 from workloads import config_files, contract
 from workloads.history import HistoryServer, HistoryServerArgs
 from workloads.jobs import Jobs, JobsArgs
@@ -48,7 +48,7 @@ OPTIONAL_ROLES = (contract.SA_SPARK_HISTORY, contract.SA_SPARK_MASTER)
 @dataclass
 class WorkloadsArgs:
     provider: k8s.Provider | None
-    settings: pulumi.Input[Settings]  # usually an Output[Settings] from lakehouse.runtimes.aws
+    settings: pulumi.Input[Settings]  # usually an Output[Settings] from core.runtimes.aws
     images: dict[str, pulumi.Input[str]]  # "spark", "metastore", "generator"
     role_arns: dict[str, pulumi.Input[str]]  # by service account name (workloads.contract)
     database: DatabaseConnection

@@ -1,7 +1,7 @@
 """A strict, plain-Python reader of nginx `combined` lines, written for these tests only.
 
 It is deliberately independent of the generator's code (own regex, own escaping) and
-follows the decisions of ../shared/testdata/README.md for the fields it returns. It is
+follows the decisions of tests/data/README.md for the fields it returns. It is
 stricter than the pipeline's parser: it accepts exactly what nginx writes (escaping as
 `\\xHH` only, numeric body bytes, nothing after the user agent), so a generated line that
 passes here is a line nginx could have written.

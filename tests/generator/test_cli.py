@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from core import runtimes
+from core.settings import render_settings_toml
 from generator.__main__ import main
-from lakehouse import runtimes
-from lakehouse.settings import render_settings_toml
 from tests.generator.conftest import gz_files, read_lines
 
 REPO = Path(__file__).resolve().parents[2]

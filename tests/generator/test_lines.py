@@ -1,5 +1,5 @@
 """Every generated line is nginx `combined` as nginx writes it, and the pipeline's
-contract (../shared/testdata) reads it the way the reference reader does."""
+contract (tests/data) reads it the way the reference reader does."""
 
 from __future__ import annotations
 

@@ -8,10 +8,10 @@ from typing import Any
 import pytest
 from pydantic import SecretStr
 
+from core.errors import ConfigError
+from core.settings import S3Settings
 from generator import TrafficSpec, generate
 from generator.writer import parse_destination, s3_filesystem_options
-from lakehouse.errors import ConfigError
-from lakehouse.settings import S3Settings
 
 START = dt.date(2024, 10, 7)
 
@@ -92,7 +92,7 @@ def test_s3_uris_are_reported_in_the_scheme_given() -> None:
 
 
 def test_unwritable_destination_is_an_input_error(tmp_path: Any) -> None:
-    from lakehouse.errors import InputError
+    from core.errors import InputError
 
     blocker = tmp_path / "file"
     blocker.write_text("not a directory")

@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
+from core.settings import S3Settings
 from generator import TrafficSpec, generate, writer
-from lakehouse.settings import S3Settings
 from tests.generator import reference
 
 SPEC = TrafficSpec(start=dt.date(2024, 10, 7), days=1, lines=2_000, seed=4)
@@ -57,7 +57,7 @@ def test_s3_destination_writes_whole_objects_under_the_prefix(
 
 
 def test_s3_write_failure_is_an_input_error(monkeypatch: pytest.MonkeyPatch) -> None:
-    from lakehouse.errors import InputError
+    from core.errors import InputError
 
     class Refusing:
         def open_output_stream(self, path: str, compression: Any = None) -> Any:
@@ -94,7 +94,7 @@ def test_default_workers_scale_with_volume(monkeypatch: pytest.MonkeyPatch) -> N
 
 
 def test_a_worker_failure_surfaces_as_the_same_error(tmp_path: Path) -> None:
-    from lakehouse.errors import InputError
+    from core.errors import InputError
 
     blocker = tmp_path / "not-a-directory"
     blocker.write_text("")

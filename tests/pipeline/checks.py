@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from lakehouse.reading import read_table
+from readers.reading import read_table
 from spark import tables
 from tests.pipeline import reference
 

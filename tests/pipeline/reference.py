@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-from lakehouse.settings import EtlSettings
+from core.settings import EtlSettings
 from spark.enrich import classify
 
 _Q = r'"((?:[^"\\]|\\.)*)"'

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from lakehouse import runtimes
+from core import runtimes
 from spark.job import run_etl
 
 

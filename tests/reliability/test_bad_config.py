@@ -13,9 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from lakehouse import runtimes
-from lakehouse.settings import render_settings_toml
-from lakehouse.stack_settings import LocalStackSettings
+from core import runtimes
+from core.settings import LocalStackSettings, render_settings_toml
 
 
 def _free_port() -> int:
@@ -45,7 +44,7 @@ def _stack_down(root: Path) -> str:
 
 def _lakehouse_etl(config: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-c", "from lakehouse.cli import main; main()", "etl", "-c", str(config)],
+        [sys.executable, "-c", "from cli.app import main; main()", "etl", "-c", str(config)],
         capture_output=True,
         text=True,
         check=False,

@@ -21,8 +21,8 @@ from typing import Any
 
 import pytest
 
+from core import runtimes
 from generator import TrafficSpec, generate
-from lakehouse import runtimes
 from spark import tables
 from spark.inputs import InputFile, read_raw
 from spark.job import run_etl, stage_batch

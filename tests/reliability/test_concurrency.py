@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from core import runtimes
 from generator import TrafficSpec, generate
-from lakehouse import runtimes
 from tests.pipeline.checks import assert_tables_match_input
 from tests.reliability.conftest import TOP_N, start_etl
 

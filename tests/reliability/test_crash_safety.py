@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
+from core import runtimes
 from generator import TrafficSpec, generate
-from lakehouse import runtimes
 from tests.pipeline.checks import assert_tables_match_input, table_rows
 from tests.reliability.conftest import TOP_N, kill_at_stage, run_to_completion
 
@@ -71,7 +71,7 @@ def test_maintenance_removes_leftovers_and_keeps_rows(tmp_path: Path, logs: Path
         [
             sys.executable,
             "-c",
-            "from lakehouse.cli import main; main()",
+            "from cli.app import main; main()",
             "maintain",
             "--root",
             str(root),

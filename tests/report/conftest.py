@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from lakehouse.errors import InputError
+from core.errors import InputError
 from tests.report import logs
 
 START = date(2024, 10, 5)  # a Saturday: four days span two ISO weeks
@@ -38,9 +38,9 @@ class Scenario:
 
 @pytest.fixture(scope="package")
 def scenario(spark: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scenario]:
-    from lakehouse import runtimes
-    from lakehouse.report_page import write_report_page
-    from lakehouse.settings import CatalogSettings
+    from core import runtimes
+    from core.settings import CatalogSettings
+    from report_page import write_report_page
     from spark.job import run_etl
     from spark.session import attach_catalog
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from lakehouse.report_page import CHARTS
+from report_page import CHARTS
 from tests.report import logs
 from tests.report.browser import chromium_path, open_page
 

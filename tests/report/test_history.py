@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from rich.console import Console
 
-from lakehouse.history import as_rich_table, recent_runs
+from readers.history import as_rich_table, recent_runs
 from spark.job import run_etl
 
 pytestmark = pytest.mark.spark

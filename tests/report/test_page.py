@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
-from lakehouse.report_page import CHARTS, write_report_page
-from lakehouse.report_page.data import PageData, Ranked
-from lakehouse.report_page.render import OUTCOME_COLORS as RUN_COLORS
-from lakehouse.report_page.render import render_page
+from report_page import CHARTS, write_report_page
+from report_page.data import PageData, Ranked
+from report_page.render import OUTCOME_COLORS as RUN_COLORS
+from report_page.render import render_page
 from tests.report import logs
 from tests.report.page_reader import PageReader, read_page
 

@@ -13,16 +13,10 @@ from typing import Any
 import pytest
 from rich.console import Console
 
-from lakehouse.query import (
-    Engine,
-    QueryError,
-    as_rich_table,
-    plan,
-    rows,
-    run_query,
-    write_csv,
-    write_json,
-)
+from core.errors import QueryError
+from core.names import QueryEngine as Engine
+from readers.query import as_rich_table, plan, rows, run_query, write_csv, write_json
+from spark.sql import run_sql
 from tests.report import logs
 
 pytestmark = pytest.mark.spark
@@ -30,8 +24,14 @@ pytestmark = pytest.mark.spark
 ENGINES = [Engine.SPARK, Engine.FAST]
 
 
+def _run(scenario: Any, spark: Any, sql: str, engine: Engine) -> Any:
+    if engine is Engine.SPARK:
+        return run_sql(scenario.settings, sql, spark)
+    return run_query(scenario.settings, sql)
+
+
 def _ask(scenario: Any, spark: Any, sql: str, engine: Engine) -> list[dict[str, Any]]:
-    return rows(run_query(scenario.settings, sql, engine, spark=spark))
+    return rows(_run(scenario, spark, sql, engine))
 
 
 def _dates(result: list[dict[str, Any]], column: str) -> list[dict[str, Any]]:
@@ -103,7 +103,7 @@ def test_bad_sql_is_a_one_line_query_error(
     scenario: Any, spark: Any, engine: Engine, sql: str
 ) -> None:
     with pytest.raises(QueryError) as caught:
-        run_query(scenario.settings, sql, engine, spark=spark)
+        _run(scenario, spark, sql, engine)
     assert "\n" not in str(caught.value) and str(caught.value)
 
 
@@ -111,7 +111,7 @@ def test_the_spark_engine_leaves_the_sessions_current_namespace_alone(
     scenario: Any, spark: Any
 ) -> None:
     before = spark.catalog.currentCatalog(), spark.catalog.currentDatabase()
-    run_query(scenario.settings, "SELECT 1 AS one", Engine.SPARK, spark=spark)
+    run_sql(scenario.settings, "SELECT 1 AS one", spark)
     assert (spark.catalog.currentCatalog(), spark.catalog.currentDatabase()) == before
 
 
@@ -184,10 +184,10 @@ def test_fast_paths_load_no_pyspark_and_count_utc_days_in_any_time_zone(
     script = f"""
 import sys
 from pathlib import Path
-from lakehouse.settings import Settings
-from lakehouse.query import run_query
-from lakehouse.history import recent_runs
-from lakehouse.report_page import write_report_page
+from core.settings import Settings
+from readers.query import run_query
+from readers.history import recent_runs
+from report_page import write_report_page
 settings = Settings.model_validate_json({scenario.settings.model_dump_json()!r})
 days = run_query(settings, "SELECT CAST(event_time AS DATE) AS d, count(*) AS n "
                            "FROM access_logs GROUP BY 1").to_pylist()

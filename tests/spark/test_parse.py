@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from lakehouse.settings import EventTimeWindow
+from core.settings import EventTimeWindow
 from spark.inputs import InputFile, read_raw
 from spark.parse import Reason, parse_lines
 

@@ -14,7 +14,7 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from lakehouse.settings import EventTimeWindow
+from core.settings import EventTimeWindow
 from spark.inputs import InputFile, read_raw
 from spark.parse import Reason, parse_lines
 

@@ -15,10 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from lakehouse.stack.config import render_stack_toml
-from lakehouse.stack.lifecycle import LocalStack
-from lakehouse.stack.processes import ProcessRecord, port_is_free
-from lakehouse.stack_settings import LocalStackSettings
+from core.settings import LocalStackSettings, render_stack_toml
+from local_stack.lifecycle import LocalStack
+from local_stack.processes import ProcessRecord, port_is_free
 
 HOST = "127.0.0.1"
 WORKERS = 2

@@ -11,8 +11,8 @@ import json
 import sys
 from pathlib import Path
 
-from lakehouse.runtimes import local_stack
-from lakehouse.stack.config import load_stack_settings
+from core.config import load_stack_settings
+from core.runtimes import local_stack
 from spark.job import run_etl
 
 MARKER = "ETL_RESULT "

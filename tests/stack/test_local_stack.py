@@ -24,11 +24,11 @@ import psutil
 import pytest
 from typer.testing import CliRunner
 
-from lakehouse.properties import pyiceberg_properties
-from lakehouse.runtimes import local_stack
-from lakehouse.stack.cli import stack_app
-from lakehouse.stack.config import render_stack_toml
-from lakehouse.stack.processes import port_is_free
+from cli.stack import stack_app
+from core.properties import pyiceberg_properties
+from core.runtimes import local_stack
+from core.settings import render_stack_toml
+from local_stack.processes import port_is_free
 from tests.stack.conftest import HOST, StackHandle, make_data_dir, make_settings
 from tests.stack.etl_runner import MARKER
 

@@ -32,9 +32,8 @@ from pathlib import Path
 
 import pytest
 
-from lakehouse.runtimes import local_stack
-from lakehouse.settings import Settings, render_settings_toml
-from lakehouse.stack_settings import LocalStackSettings
+from core.runtimes import local_stack
+from core.settings import LocalStackSettings, Settings, render_settings_toml
 from spark import tables
 from tests.pipeline import checks, reference
 from tests.stack.conftest import StackHandle
@@ -184,7 +183,7 @@ def run_etl(
     starts: list[float] = []
     with tempfile.TemporaryFile("w+") as err:
         proc = subprocess.Popen(
-            [sys.executable, "-c", "from lakehouse.cli import main; main()", "etl", "-c", config],
+            [sys.executable, "-c", "from cli.app import main; main()", "etl", "-c", config],
             cwd=REPO,
             env=env,
             stdout=subprocess.PIPE,

@@ -10,8 +10,8 @@ import pulumi
 import pulumi_kubernetes as k8s
 import pytest
 
-from lakehouse import runtimes
-from lakehouse.settings import Settings
+from core import runtimes
+from core.settings import Settings
 from tests.workloads.harness import Deployment, deploy
 from workloads import contract
 

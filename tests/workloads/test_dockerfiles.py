@@ -1,5 +1,5 @@
 """Dockerfiles: they parse, pin their base images, run as a non-root user, and install the
-jars lakehouse/jars.toml pins (same versions, same SHA-1s). The metastore image is ours and
+jars core/jars.toml pins (same versions, same SHA-1s). The metastore image is ours and
 must exist; spark/ and generator/ images are checked when their Dockerfiles exist."""
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from dockerfile_parse import DockerfileParser
 
-from lakehouse.jars import Artifact, artifacts_for, load_lock
-from lakehouse.settings import METASTORE_PORT
+from core.jars import Artifact, artifacts_for, load_lock
+from core.settings import METASTORE_PORT
 from workloads import config_files, contract
 from workloads.metastore import HMS
 from workloads.spark_cluster import IMAGE_JARS, SPARK_HOME, TINI
@@ -104,7 +104,7 @@ def test_metastore_image_runs_as_the_contract_uid() -> None:
 
 def test_metastore_image_installs_exactly_the_jars_toml_metastore_pins() -> None:
     pinned = {f"{a.group}:{a.artifact}": a for a in artifacts_for(["metastore"])}
-    assert pinned, "lakehouse/jars.toml has no `metastore` set"
+    assert pinned, "core/jars.toml has no `metastore` set"
     installed = fetched(parse(METASTORE))
     missing = sorted(set(pinned) - set(installed))
     assert not missing, f"jars.toml metastore artifacts not in the image: {missing}"

@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from lakehouse.settings import Settings
+from core.settings import Settings
 from tests.workloads.conftest import IMAGES
 from tests.workloads.harness import Deployment
 from tests.workloads.pods import pod_of

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from lakehouse.errors import ConfigError
+from core.errors import ConfigError
 from tests.workloads.conftest import ROLE_ARNS, workloads_program
 from tests.workloads.harness import Deployment, deploy
 from tests.workloads.pods import pod_of

@@ -3,7 +3,7 @@ and reachable by its executors, each job with its own identity."""
 
 from __future__ import annotations
 
-from lakehouse.settings import Settings
+from core.settings import Settings
 from tests.workloads.conftest import workloads_program
 from tests.workloads.harness import Deployment, deploy
 from tests.workloads.pods import container, env, pod_of

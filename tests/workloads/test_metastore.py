@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 
-from lakehouse.settings import METASTORE_PORT
+from core.settings import METASTORE_PORT
 from tests.workloads.conftest import DB_HOST, DB_PASSWORD, DB_PORT, IMAGES
 from tests.workloads.harness import Deployment
 from tests.workloads.pods import container, env, pod_of

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from lakehouse.settings import METASTORE_PORT, SPARK_MASTER_PORT, SPARK_UI_PORT
+from core.settings import METASTORE_PORT, SPARK_MASTER_PORT, SPARK_UI_PORT
 from tests.workloads.conftest import DB_PORT
 from tests.workloads.harness import Deployment
 from workloads import contract

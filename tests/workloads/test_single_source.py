@@ -1,5 +1,5 @@
-"""One source of settings: the cluster's config files are exactly what lakehouse.settings /
-lakehouse.properties render for the same Settings, and its ports are the settings' ports."""
+"""One source of settings: the cluster's config files are exactly what core.settings /
+core.properties render for the same Settings, and its ports are the settings' ports."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ from pathlib import Path, PurePosixPath
 import pytest
 from pydantic import SecretStr
 
-from lakehouse import runtimes
-from lakehouse.errors import ConfigError
-from lakehouse.properties import (
+from core import runtimes
+from core.errors import ConfigError
+from core.properties import (
     METASTORE_DEFAULT_CREDENTIALS,
     MetastoreDatabase,
     metastore_site,
@@ -18,7 +18,7 @@ from lakehouse.properties import (
     render_spark_defaults,
     spark_conf,
 )
-from lakehouse.settings import (
+from core.settings import (
     METASTORE_PORT,
     SPARK_MASTER_PORT,
     SPARK_UI_PORT,

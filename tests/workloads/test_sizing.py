@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from lakehouse.errors import ConfigError
-from lakehouse.settings import SparkSettings
+from core.errors import ConfigError
+from core.settings import SparkSettings
 from workloads import sizing
 
 

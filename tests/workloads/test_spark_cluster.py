@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import re
 
-from lakehouse.properties import spark_conf
-from lakehouse.settings import Settings
+from core.properties import spark_conf
+from core.settings import Settings
 from tests.workloads.conftest import workloads_program
 from tests.workloads.harness import Deployment, deploy
 from tests.workloads.pods import container, env, pod_of

@@ -2,7 +2,7 @@
 # Download one artifact from Maven Central and check its SHA-1, or fail.
 #   fetch-maven.sh COORDINATE SHA1 DIRECTORY
 # COORDINATE is group:artifact:version or group:artifact:version:extension:classifier,
-# the syntax of lakehouse/jars.toml (so the pins can be compared with it).
+# the syntax of core/jars.toml (so the pins can be compared with it).
 set -eu
 
 if [ $# -ne 3 ]; then

@@ -1,0 +1,1 @@
+"""The `lakehouse` command: the top layer, wiring the core and every application."""

@@ -1,0 +1,424 @@
+"""`lakehouse`: generate logs, run the ETL, print reports, manage the local stack."""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import date, timedelta
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeElapsedColumn
+
+from cli.stack import stack_app
+from core import jars
+from core.config import DEFAULT_ROOT, resolve_settings
+from core.errors import LakehouseError
+from core.failures import RunContext, service_failure
+from core.names import QueryEngine
+from core.properties import jar_sets
+from core.settings import Settings
+
+app = typer.Typer(
+    help="nginx access logs -> Spark -> Apache Iceberg, on a laptop, a local stack or EKS.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode="rich",
+    add_completion=False,
+)
+console = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True, highlight=False)
+# What this command runs with and where it is: `main` names a service that went away.
+_context = RunContext()
+
+RuntimeOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--runtime",
+        "-r",
+        help="embedded (default: local dirs, no servers) or local (make stack-up).",
+    ),
+]
+ConfigOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--config", "-c", help="Settings TOML file (overrides --runtime; $LAKEHOUSE_CONFIG)."
+    ),
+]
+RootOpt = Annotated[
+    Path, typer.Option("--root", help="Embedded runtime: where input, warehouse and catalog live.")
+]
+
+
+class Format(StrEnum):
+    TABLE = "table"
+    JSON = "json"
+    CSV = "csv"
+
+
+def _settings(runtime: str | None, config: Path | None, root: Path) -> Settings:
+    _context.settings = resolve_settings(runtime, config, root)
+    return _context.settings
+
+
+@app.command()
+def setup(
+    runtime: RuntimeOpt = None,
+    config: ConfigOpt = None,
+    root: RootOpt = DEFAULT_ROOT,
+    only: Annotated[
+        str | None,
+        typer.Option(help="Comma-separated jar sets of core/jars.toml (e.g. spark,s3)."),
+    ] = None,
+) -> None:
+    """Download the pinned jars (Maven Central, SHA-1 checked) this runtime needs."""
+    sets = only.split(",") if only else jar_sets(_settings(runtime, config, root))
+    fetch_jars(sets)
+
+
+def fetch_jars(sets: list[str]) -> None:
+    wanted = jars.artifacts_for(sets)
+    missing = [a for a in wanted if not (jars.cache_dir() / a.filename).exists()]
+    if not missing:
+        console.print(f"[green]jars ready[/] ({len(wanted)} pinned, in {jars.cache_dir()})")
+        return
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        DownloadColumn(),
+        TimeElapsedColumn(),
+        console=console,
+    ) as bar:
+        for artifact in missing:
+            task = bar.add_task(artifact.filename, total=None)
+
+            def advance(n: int, total: int | None, task: int = task) -> None:
+                bar.update(task, advance=n, total=total)
+
+            jars.fetch(artifact, on_progress=advance)
+    console.print(f"[green]jars ready[/] ({len(wanted)} pinned, in {jars.cache_dir()})")
+
+
+@app.command()
+def generate(
+    to: Annotated[
+        str | None,
+        typer.Option(help="Directory, file:// or s3:// URI (default: the input location)."),
+    ] = None,
+    start: Annotated[str, typer.Option(help="First day, YYYY-MM-DD (UTC).")] = "",
+    days: Annotated[int, typer.Option(min=1, help="Number of days.")] = 3,
+    lines: Annotated[int, typer.Option(min=1, help="Total lines over all days.")] = 100_000,
+    seed: Annotated[int, typer.Option(help="Same seed, same bytes.")] = 42,
+    files_per_hour: Annotated[int, typer.Option(min=1)] = 1,
+    runtime: RuntimeOpt = None,
+    config: ConfigOpt = None,
+    root: RootOpt = DEFAULT_ROOT,
+) -> None:
+    """Write realistic nginx `combined` logs (gzip, dt=/hour= layout)."""
+    settings = _settings(runtime, config, root)
+    _generate(settings, to, start, days, lines, seed, files_per_hour)
+
+
+def _generate(
+    settings: Settings,
+    to: str | None,
+    start: str,
+    days: int,
+    lines: int,
+    seed: int,
+    files_per_hour: int,
+) -> None:
+    from generator import TrafficSpec
+    from generator import generate as run_generator
+
+    first_day = date.fromisoformat(start) if start else date.today() - timedelta(days=days)
+    spec = TrafficSpec(
+        start=first_day, days=days, lines=lines, seed=seed, files_per_hour=files_per_hour
+    )
+    destination = to or settings.storage.input_uri
+    with Progress(
+        TextColumn("generate"),
+        BarColumn(),
+        TextColumn("{task.completed:,.0f}/{task.total:,.0f} lines"),
+        TimeElapsedColumn(),
+        console=console,
+    ) as bar:
+        task = bar.add_task("generate", total=lines)
+        result = run_generator(
+            spec, destination, s3=settings.storage.s3, on_progress=lambda n: bar.advance(task, n)
+        )
+    rate = result.lines / result.seconds if result.seconds else 0
+    console.print(
+        f"wrote {result.lines:,} lines in {len(result.files)} files to {destination} "
+        f"({result.bytes_compressed / 1e6:.1f} MB gzip, {rate:,.0f} lines/s)"
+    )
+
+
+def _run_etl(settings: Settings, source: str | None) -> None:
+    from spark.job import run_etl
+
+    if console.is_terminal:
+        with console.status("starting Spark") as status:
+
+            def show(stage: str) -> None:
+                _context.stage = stage
+                status.update(stage)
+
+            result = run_etl(settings, source_uri=source, progress=show)
+    else:
+        # Pods, pipes, CI: one line per stage, so a log shows where a run was when it died.
+        def log(stage: str) -> None:
+            _context.stage = stage
+            console.print(f"stage: {stage}", markup=False, highlight=False)
+
+        result = run_etl(settings, source_uri=source, progress=log)
+    _context.stage = None
+    for uri, cause in result.skipped_files.items():
+        err.print(f"[yellow]skipped unreadable file[/] {uri}: {cause} (retried next run)")
+    if result.outcome == "nothing-to-do":
+        console.print("no new input files: nothing to do (already ingested files are skipped)")
+        return
+    console.print(
+        f"run {result.run_id}: {len(result.files)} files, {result.lines_read:,} lines "
+        f"= {result.accepted:,} accepted + {result.rejected:,} rejected, "
+        f"{result.seconds:.1f} s"
+    )
+    for table, rows in result.rows_written.items():
+        console.print(f"  {table}: {rows:,} rows written")
+
+
+@app.command()
+def etl(runtime: RuntimeOpt = None, config: ConfigOpt = None, root: RootOpt = DEFAULT_ROOT) -> None:
+    """Ingest new files from the input location into Iceberg and refresh the reports."""
+    _run_etl(_settings(runtime, config, root), None)
+
+
+@app.command()
+def ingest(
+    source: Annotated[
+        str, typer.Argument(help="File, directory, file:// or s3:// prefix (plain or .gz).")
+    ],
+    runtime: RuntimeOpt = None,
+    config: ConfigOpt = None,
+    root: RootOpt = DEFAULT_ROOT,
+) -> None:
+    """Ingest existing log files from any path or S3 prefix (any file names)."""
+    if "://" not in source:
+        path = Path(source).resolve()
+        if not path.exists():
+            raise LakehouseError(f"{source} does not exist")
+        source = path.as_uri()
+    _run_etl(_settings(runtime, config, root), source)
+
+
+@app.command("rebuild-reports")
+def rebuild_reports(
+    runtime: RuntimeOpt = None, config: ConfigOpt = None, root: RootOpt = DEFAULT_ROOT
+) -> None:
+    """Recompute all four report tables from access_logs."""
+    from spark.job import write_reports
+    from spark.session import build_session
+
+    settings = _settings(runtime, config, root)
+    with console.status("starting Spark"):
+        spark = build_session(settings)
+    with console.status("rebuilding reports"):
+        written = write_reports(spark, settings, None)
+    for table, rows in written.items():
+        console.print(f"{table}: {rows:,} rows")
+
+
+@app.command()
+def maintain(
+    orphan_grace_minutes: Annotated[
+        int,
+        typer.Option(
+            min=0,
+            help="Only files older than this are orphans. Lower it only when no ETL is running.",
+        ),
+    ] = 3 * 24 * 60,
+    snapshot_age_days: Annotated[int, typer.Option(min=0)] = 7,
+    retain_last: Annotated[int, typer.Option(min=1)] = 10,
+    compact: Annotated[bool, typer.Option(help="Rewrite small data files.")] = True,
+    runtime: RuntimeOpt = None,
+    config: ConfigOpt = None,
+    root: RootOpt = DEFAULT_ROOT,
+) -> None:
+    """Expire old snapshots, compact small files, remove orphan files (run it alone)."""
+    from spark.maintenance import maintain as run_maintenance
+    from spark.session import build_session
+
+    settings = _settings(runtime, config, root)
+    with console.status("starting Spark"):
+        spark = build_session(settings)
+    with console.status("maintaining tables"):
+        result = run_maintenance(
+            spark,
+            settings,
+            snapshot_age=timedelta(days=snapshot_age_days),
+            retain_last=retain_last,
+            orphan_grace=timedelta(minutes=orphan_grace_minutes),
+            compact=compact,
+        )
+    console.print(
+        f"compacted {sum(result.rewritten_files.values())} files, "
+        f"expired {sum(result.expired_snapshots.values())} data files of old snapshots, "
+        f"removed {sum(result.orphan_files.values())} orphan files and "
+        f"{result.staging_dirs_removed} stale staging directories"
+    )
+
+
+@app.command()
+def report(
+    name: Annotated[
+        str,
+        typer.Argument(
+            help="daily_top_ips, weekly_top_ips, daily_top_devices or weekly_top_devices."
+        ),
+    ],
+    period: Annotated[
+        str | None, typer.Option(help="Day or week start (YYYY-MM-DD); default: the latest.")
+    ] = None,
+    segment: Annotated[str, typer.Option(help="IP reports: all, human or bot.")] = "all",
+    all_periods: Annotated[bool, typer.Option("--all", help="Every period, not just one.")] = False,
+    fmt: Annotated[Format, typer.Option("--format", "-f")] = Format.TABLE,
+    runtime: RuntimeOpt = None,
+    config: ConfigOpt = None,
+    root: RootOpt = DEFAULT_ROOT,
+) -> None:
+    """Print a report table (read with PyIceberg: no JVM start)."""
+    from readers import report_view
+
+    settings = _settings(runtime, config, root)
+    rows = report_view.load(settings, name, period, segment, all_periods)
+    if fmt is Format.JSON:
+        sys.stdout.write(json.dumps(rows, indent=2, default=str) + "\n")
+    elif fmt is Format.CSV:
+        report_view.write_csv(rows, sys.stdout)
+    else:
+        console.print(report_view.as_rich_table(name, rows))
+
+
+@app.command()
+def runs(
+    limit: Annotated[int, typer.Option("--limit", "-n", min=1)] = 20,
+    fmt: Annotated[Format, typer.Option("--format", "-f")] = Format.TABLE,
+    runtime: RuntimeOpt = None,
+    config: ConfigOpt = None,
+    root: RootOpt = DEFAULT_ROOT,
+) -> None:
+    """ETL run history, newest first (PyIceberg: no JVM start)."""
+    from readers import history, report_view
+
+    rows = history.recent_runs(_settings(runtime, config, root), limit)
+    if fmt is Format.JSON:
+        sys.stdout.write(json.dumps(rows, indent=2, default=str) + "\n")
+    elif fmt is Format.CSV:
+        report_view.write_csv(rows, sys.stdout)
+    else:
+        console.print(history.as_rich_table(rows))
+
+
+@app.command("report-page")
+def report_page(
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="HTML file (default: ROOT/report.html).")
+    ] = None,
+    runtime: RuntimeOpt = None,
+    config: ConfigOpt = None,
+    root: RootOpt = DEFAULT_ROOT,
+) -> None:
+    """Write the report page: one self-contained HTML file with charts (fetches nothing)."""
+    from report_page import write_report_page
+
+    path = write_report_page(_settings(runtime, config, root), out or root / "report.html")
+    console.print(f"report page: {path.resolve().as_uri()}")
+
+
+@app.command()
+def query(
+    sql: Annotated[
+        str, typer.Argument(help="One SQL statement, e.g. SELECT count(*) FROM access_logs")
+    ],
+    engine: Annotated[
+        QueryEngine,
+        typer.Option("--engine", "-e", help="fast: PyIceberg + DuckDB, no JVM; spark: Spark SQL."),
+    ] = QueryEngine.FAST,
+    fmt: Annotated[Format, typer.Option("--format", "-f")] = Format.TABLE,
+    runtime: RuntimeOpt = None,
+    config: ConfigOpt = None,
+    root: RootOpt = DEFAULT_ROOT,
+) -> None:
+    """Ad hoc SQL over the lakehouse tables (access_logs, daily_top_ips, ...)."""
+    from readers import query as q
+
+    settings = _settings(runtime, config, root)
+    if engine is QueryEngine.SPARK:
+        from spark.sql import run_sql
+
+        result = run_sql(settings, sql)
+    else:
+        result = q.run_query(settings, sql)
+    if fmt is Format.JSON:
+        q.write_json(result, sys.stdout)
+    elif fmt is Format.CSV:
+        q.write_csv(result, sys.stdout)
+    else:
+        console.print(q.as_rich_table(result))
+
+
+@app.command()
+def demo(
+    days: Annotated[int, typer.Option(min=1)] = 3,
+    lines: Annotated[int, typer.Option(min=1)] = 200_000,
+    start: Annotated[str, typer.Option(help="First day (YYYY-MM-DD).")] = "2024-10-07",
+    runtime: RuntimeOpt = None,
+    config: ConfigOpt = None,
+    root: Annotated[Path, typer.Option("--root")] = Path("var/demo"),
+) -> None:
+    """Generate logs, run the ETL, print the four reports: the whole job in one command."""
+    from readers import report_view
+
+    settings = _settings(runtime, config, root)
+    fetch_jars(jar_sets(settings))
+    _generate(settings, None, start, days, lines, 42, 1)
+    _run_etl(settings, None)
+    for name in report_view.REPORTS:
+        console.print(
+            report_view.as_rich_table(name, report_view.load(settings, name, None, "all", False))
+        )
+    from report_page import write_report_page
+
+    page = write_report_page(settings, root / "report.html")
+    console.print(f"warehouse: {settings.storage.warehouse_uri}  catalog: {settings.catalog.uri}")
+    console.print(f"report page: {page.resolve().as_uri()}")
+
+
+app.add_typer(stack_app, name="stack", help="The local replica of production (loopback only).")
+
+
+def main() -> None:
+    """Entry point: actionable errors become one line and exit code 2, not a traceback.
+
+    That includes a service (metastore, S3 endpoint, Spark master) going away mid-run,
+    which Spark reports as a JVM stack trace.
+    """
+    try:
+        app()
+    except LakehouseError as exc:
+        _fail(exc)
+    except Exception as exc:
+        named = service_failure(exc, _context)
+        if named is None:
+            raise
+        _fail(named)
+
+
+def _fail(exc: LakehouseError) -> None:
+    # Escaped: messages quote paths and Java text, where `[...]` is not markup.
+    err.print(f"[bold red]error:[/] {escape(str(exc))}")
+    raise SystemExit(2) from None

@@ -1,0 +1,76 @@
+"""The project's shared names, one source each: tables, ETL stages, run outcomes, reject
+reasons and query engines. The job, the CLI, the readers, the page, the benchmark and the
+tests all use these; nothing spells them out again.
+
+They are `StrEnum`s, so a member is also the plain string written into the tables.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Table(StrEnum):
+    """Iceberg tables of the lakehouse namespace (schemas in spark/tables.py)."""
+
+    ACCESS_LOGS = "access_logs"
+    REJECTED_LINES = "rejected_lines"
+    INGESTED_FILES = "ingested_files"
+    ETL_RUNS = "etl_runs"
+    DAILY_TOP_IPS = "daily_top_ips"
+    WEEKLY_TOP_IPS = "weekly_top_ips"
+    DAILY_TOP_DEVICES = "daily_top_devices"
+    WEEKLY_TOP_DEVICES = "weekly_top_devices"
+
+
+REPORT_TABLES = (
+    Table.DAILY_TOP_IPS,
+    Table.DAILY_TOP_DEVICES,
+    Table.WEEKLY_TOP_IPS,
+    Table.WEEKLY_TOP_DEVICES,
+)
+
+
+class Stage(StrEnum):
+    """Stages of one ETL run, as timed and as named in errors ("failed at 'parse'")."""
+
+    START_SPARK = "start Spark"
+    CREATE_TABLES = "create tables"
+    LIST_INPUT = "list input"
+    PARSE = "parse"
+    SUMMARISE = "summarise"
+    CLASSIFY_USER_AGENTS = "classify user agents"
+    WRITE_ACCESS_LOGS = "write access_logs"
+    WRITE_REJECTED_LINES = "write rejected_lines"
+    WRITE_REPORTS = "write reports"
+    RECORD_INGESTED_FILES = "record ingested files"
+
+
+class Outcome(StrEnum):
+    """`etl_runs.outcome`."""
+
+    SUCCEEDED = "succeeded"
+    PARTIAL = "partial"  # some files unreadable: skipped, retried next run
+    FAILED = "failed"
+    NOTHING_TO_DO = "nothing-to-do"
+
+
+class Reason(StrEnum):
+    """`rejected_lines.reason`."""
+
+    EMPTY = "empty"
+    INVALID_UTF8 = "invalid_utf8"
+    TOO_LONG = "too_long"
+    TRUNCATED = "truncated"
+    MALFORMED = "malformed"
+    BAD_TIMESTAMP = "bad_timestamp"
+    # A valid time outside the run's event-time window (settings: etl.min_event_time,
+    # etl.max_future_skew): a clock reset to 1970, a year 9999.
+    OUT_OF_RANGE = "out_of_range"
+
+
+class QueryEngine(StrEnum):
+    """Engines of `lakehouse query`."""
+
+    SPARK = "spark"  # Spark SQL on the configured runtime (a session start, ~10 s)
+    FAST = "fast"  # PyIceberg scans + DuckDB, no JVM

@@ -1,1 +1,0 @@
-"""Shared core: settings for the three runtimes, derived properties, jar pins, CLI, local stack."""

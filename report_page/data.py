@@ -1,0 +1,178 @@
+"""The numbers on the report page, read with PyIceberg (no JVM) through the ETL's catalog.
+
+`access_logs` is read once, streaming, as four columns of the last `WINDOW_DAYS` days
+(a hidden-partition filter on event_time, so older days are never opened), and DuckDB folds
+it into a small (hour, status, device_type) cube from which every traffic chart is derived.
+The report tables are small and read whole; only the latest periods are kept for the page.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+import duckdb
+from pyiceberg.expressions import GreaterThanOrEqual
+
+from core.names import Table
+from core.settings import Settings
+from readers import history
+from readers.query import DUCKDB_CONFIG
+from readers.reading import catalog, read_table
+
+WINDOW_DAYS = 31  # requests per day, status mix, device share
+HOURLY_DAYS = 7  # requests per hour: 168 bars still read as a shape
+DAILY_PERIODS = 14  # days offered by the daily top-N selectors
+WEEKLY_PERIODS = 8
+RUNS_SHOWN = 20
+SEGMENTS = ("all", "human", "bot")
+
+
+@dataclass(frozen=True)
+class Ranked:
+    """One bar of a top-N chart."""
+
+    rank: int
+    label: str
+    requests: int
+    detail: str  # bytes for IPs, share for devices
+    kind: str = ""  # what picks the bar's colour: the segment, or the device type
+
+
+@dataclass
+class PageData:
+    generated_at: datetime
+    runtime: str
+    warehouse: str
+    latest_day: date | None = None
+    window_start: date | None = None
+    total_requests: int = 0
+    total_bytes: int = 0
+    per_day: list[tuple[date, int]] = field(default_factory=list)
+    per_hour: list[tuple[datetime, int]] = field(default_factory=list)
+    status_mix: list[tuple[int, int]] = field(default_factory=list)
+    device_share: list[tuple[str, int]] = field(default_factory=list)
+    rejected_by_reason: list[tuple[str, int]] = field(default_factory=list)
+    # (period, segment) -> bars; devices use segment "all"
+    daily_top_ips: dict[tuple[date, str], list[Ranked]] = field(default_factory=dict)
+    weekly_top_ips: dict[tuple[date, str], list[Ranked]] = field(default_factory=dict)
+    daily_top_devices: dict[tuple[date, str], list[Ranked]] = field(default_factory=dict)
+    weekly_top_devices: dict[tuple[date, str], list[Ranked]] = field(default_factory=dict)
+    runs: list[dict[str, Any]] = field(default_factory=list)
+
+
+def gather(settings: Settings, now: datetime | None = None) -> PageData:
+    data = PageData(
+        generated_at=(now or datetime.now(UTC)).replace(microsecond=0),
+        runtime=settings.runtime.value,
+        warehouse=settings.storage.warehouse_uri,
+    )
+    data.runs = history.recent_runs(settings, RUNS_SHOWN)
+    daily_devices = read_table(settings, Table.DAILY_TOP_DEVICES).to_pylist()
+    data.rejected_by_reason = _rejected_by_reason(settings)
+    if not daily_devices:
+        return data  # nothing ingested yet: the page says so
+    # The report tables know the latest day without touching access_logs.
+    data.latest_day = max(r["day"] for r in daily_devices)
+    data.window_start = data.latest_day - timedelta(days=WINDOW_DAYS - 1)
+    _traffic(settings, data)
+    data.daily_top_ips = _top_ips(read_table(settings, Table.DAILY_TOP_IPS).to_pylist(), "day")
+    data.weekly_top_ips = _top_ips(
+        read_table(settings, Table.WEEKLY_TOP_IPS).to_pylist(), "week_start"
+    )
+    data.daily_top_devices = _top_devices(daily_devices, "day")
+    data.weekly_top_devices = _top_devices(
+        read_table(settings, Table.WEEKLY_TOP_DEVICES).to_pylist(), "week_start"
+    )
+    return data
+
+
+def _traffic(settings: Settings, data: PageData) -> None:
+    assert data.window_start is not None and data.latest_day is not None
+    since = datetime.combine(data.window_start, time.min, UTC)
+    table = catalog(settings).load_table(f"{settings.catalog.namespace}.access_logs")
+    scan = table.scan(
+        row_filter=GreaterThanOrEqual("event_time", since.isoformat()),
+        selected_fields=("event_time", "status", "device_type", "body_bytes"),
+    )
+    logs = scan.to_arrow_batch_reader()  # streamed into DuckDB: memory stays flat
+    con = duckdb.connect(config=DUCKDB_CONFIG)
+    try:
+        con.execute("SET TimeZone = 'UTC'")  # hours and days are UTC, as in the ETL
+        con.register("logs", logs)
+        cube = con.execute(
+            "SELECT date_trunc('hour', event_time) AS hour, status, device_type, "
+            "count(*) AS requests, sum(body_bytes) AS bytes FROM logs GROUP BY ALL"
+        ).fetchall()
+    finally:
+        con.close()
+    hours: Counter[datetime] = Counter()
+    statuses: Counter[int] = Counter()
+    devices: Counter[str] = Counter()
+    for hour, status, device_type, requests, size in cube:
+        hours[hour] += requests
+        statuses[status] += requests
+        devices[device_type] += requests
+        data.total_requests += requests
+        data.total_bytes += size
+    days: Counter[date] = Counter()
+    for hour, requests in hours.items():
+        days[hour.date()] += requests
+    data.per_day = _dense_days(days, data.window_start, data.latest_day)
+    if data.per_day:  # the window starts at the first day with data, if that is later
+        data.window_start = data.per_day[0][0]
+    first_day = max(data.window_start, data.latest_day - timedelta(days=HOURLY_DAYS - 1))
+    first_hour = datetime.combine(first_day, time.min, UTC)
+    span = 24 * ((data.latest_day - first_day).days + 1)
+    data.per_hour = [
+        (first_hour + timedelta(hours=h), hours.get(first_hour + timedelta(hours=h), 0))
+        for h in range(span)
+    ]
+    data.status_mix = sorted(statuses.items())
+    data.device_share = devices.most_common()
+
+
+def _dense_days(days: Counter[date], window_start: date, latest: date) -> list[tuple[date, int]]:
+    """One entry per day from the first day with data to `latest`, zero-filled gaps."""
+    if not days:
+        return []
+    first = max(window_start, min(days))
+    span = (latest - first).days + 1
+    return [
+        (first + timedelta(days=i), days.get(first + timedelta(days=i), 0)) for i in range(span)
+    ]
+
+
+def _rejected_by_reason(settings: Settings) -> list[tuple[str, int]]:
+    table = catalog(settings).load_table(f"{settings.catalog.namespace}.rejected_lines")
+    reasons = table.scan(selected_fields=("reason",)).to_arrow()
+    counts = Counter(reasons.column("reason").to_pylist())
+    return counts.most_common()
+
+
+def _latest(periods: set[date], keep: int) -> set[date]:
+    return set(sorted(periods)[-keep:])
+
+
+def _top_ips(rows: list[dict[str, Any]], period: str) -> dict[tuple[date, str], list[Ranked]]:
+    keep = _latest({r[period] for r in rows}, DAILY_PERIODS if period == "day" else WEEKLY_PERIODS)
+    out: dict[tuple[date, str], list[Ranked]] = {}
+    for r in sorted(rows, key=lambda r: r["rank"]):
+        if r[period] in keep:
+            size = history.human_bytes(r["bytes"])
+            bar = Ranked(r["rank"], r["client_ip"], r["requests"], size, r["segment"])
+            out.setdefault((r[period], r["segment"]), []).append(bar)
+    return out
+
+
+def _top_devices(rows: list[dict[str, Any]], period: str) -> dict[tuple[date, str], list[Ranked]]:
+    keep = _latest({r[period] for r in rows}, DAILY_PERIODS if period == "day" else WEEKLY_PERIODS)
+    out: dict[tuple[date, str], list[Ranked]] = {}
+    for r in sorted(rows, key=lambda r: r["rank"]):
+        if r[period] in keep:
+            label = f"{r['device']} ({r['device_type']})"
+            bar = Ranked(r["rank"], label, r["requests"], f"{r['share']:.1%}", r["device_type"])
+            out.setdefault((r[period], "all"), []).append(bar)
+    return out

@@ -1,0 +1,196 @@
+"""Settings: one model for three runtimes; bad values fail fast naming the setting."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from core import runtimes
+from core.config import resolve_settings
+from core.errors import ConfigError
+from core.properties import jar_sets, pyiceberg_properties, spark_conf
+from core.settings import LocalStackSettings, load_settings_file, render_settings_toml
+
+
+def _write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "settings.toml"
+    path.write_text(text)
+    return path
+
+
+@pytest.fixture
+def embedded_toml(tmp_path: Path) -> str:
+    return render_settings_toml(runtimes.embedded(tmp_path))
+
+
+def test_every_runtime_round_trips_through_toml(tmp_path: Path) -> None:
+    for settings in (
+        runtimes.embedded(tmp_path),
+        runtimes.local_stack(LocalStackSettings()),
+        runtimes.aws(
+            input_bucket="in",
+            warehouse_bucket="wh",
+            processed_bucket="pr",
+            region="eu-west-1",
+            metastore_host="hms.svc",
+            spark_master_host="master.svc",
+        ),
+    ):
+        assert load_settings_file(_write(tmp_path, render_settings_toml(settings))) == settings
+
+
+def test_unknown_key_is_named(tmp_path: Path, embedded_toml: str) -> None:
+    path = _write(tmp_path, embedded_toml.replace("[etl]\n", "[etl]\ntop_m = 3\n"))
+    with pytest.raises(ConfigError, match=r"unknown setting 'etl.top_m'"):
+        load_settings_file(path)
+
+
+def test_wrong_type_is_named(tmp_path: Path, embedded_toml: str) -> None:
+    path = _write(tmp_path, embedded_toml.replace("top_n = 10", 'top_n = "ten"'))
+    with pytest.raises(ConfigError, match=r"setting 'etl.top_n'"):
+        load_settings_file(path)
+
+
+def test_bad_uri_scheme_is_named(tmp_path: Path, embedded_toml: str) -> None:
+    path = _write(tmp_path, embedded_toml.replace('input_uri = "file://', 'input_uri = "hdfs://'))
+    with pytest.raises(ConfigError, match=r"setting 'storage.input_uri'.*file:/, s3://"):
+        load_settings_file(path)
+
+
+def test_unknown_runtime_and_missing_file() -> None:
+    with pytest.raises(ConfigError, match="unknown runtime 'cloud'"):
+        resolve_settings("cloud")
+    with pytest.raises(ConfigError, match="does not exist"):
+        resolve_settings(config=Path("/nonexistent/settings.toml"))
+
+
+def test_embedded_uses_a_sqlite_catalog_and_no_s3_jars(tmp_path: Path) -> None:
+    settings = runtimes.embedded(tmp_path)
+    conf = spark_conf(settings)
+    assert conf["spark.sql.catalog.lakehouse.type"] == "jdbc"
+    assert conf["spark.sql.catalog.lakehouse.uri"] == f"jdbc:sqlite:{tmp_path}/catalog.db"
+    assert conf["spark.sql.session.timeZone"] == "UTC"
+    assert jar_sets(settings) == ["spark", "sqlite"]
+    assert not any(key.startswith("spark.hadoop.fs.s3a") for key in conf)
+    assert pyiceberg_properties(settings)["uri"] == f"sqlite:///{tmp_path}/catalog.db"
+
+
+def test_local_stack_uses_the_metastore_and_s3_endpoint() -> None:
+    stack = LocalStackSettings(metastore_port=29083, s3_port=29000)
+    conf = spark_conf(runtimes.local_stack(stack))
+    assert conf["spark.sql.catalog.lakehouse.uri"] == "thrift://127.0.0.1:29083"
+    assert conf["spark.sql.catalog.lakehouse.s3.endpoint"] == "http://127.0.0.1:29000"
+    assert conf["spark.hadoop.fs.s3a.endpoint"] == "http://127.0.0.1:29000"
+    assert conf["spark.hadoop.fs.s3a.directory.marker.retention"] == "keep"
+    assert conf["spark.master"] == f"spark://127.0.0.1:{stack.spark_master_port}"
+
+
+def test_aws_relies_on_irsa_not_static_keys() -> None:
+    settings = runtimes.aws(
+        input_bucket="in",
+        warehouse_bucket="wh",
+        processed_bucket="pr",
+        region="eu-west-1",
+        metastore_host="hms.svc",
+        spark_master_host="master.svc",
+    )
+    conf = spark_conf(settings)
+    assert conf["spark.hadoop.fs.s3a.aws.credentials.provider"].endswith(
+        "DefaultCredentialsProvider"
+    )
+    assert not any("secret" in key for key in conf)
+    assert "spark.driver.host" not in conf  # the job pod's IP, set by the workload
+
+
+def test_cli_prints_one_line_and_exits_2_on_bad_config(tmp_path: Path, embedded_toml: str) -> None:
+    path = _write(tmp_path, embedded_toml + "\n[surprise]\nx = 1\n")
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from cli.app import main; main()",
+            "etl",
+            "--config",
+            str(path),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines() == [
+        f"error: {path}: unknown setting 'surprise' (check the spelling)"
+    ]
+    assert not (tmp_path / "warehouse").exists()
+
+
+def test_unreachable_services_are_named_before_spark_starts() -> None:
+    from core.errors import ServiceUnavailable
+    from core.preflight import check_reachable
+
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        free = probe.getsockname()[1]
+    stack = LocalStackSettings(spark_master_port=free, metastore_port=free, s3_port=free)
+    with pytest.raises(
+        ServiceUnavailable,
+        match=r"Spark master at spark://127.0.0.1:\d+ \(setting 'spark.master'\)",
+    ):
+        check_reachable(runtimes.local_stack(stack), timeout=0.5)
+
+
+def test_event_time_window_defaults_and_toml_form(embedded_toml: str) -> None:
+    assert "min_event_time = 2000-01-01T00:00:00+00:00\n" in embedded_toml
+    assert 'max_future_skew = "P1D"\n' in embedded_toml
+    window = runtimes.embedded(Path("/x")).etl.event_time_window(
+        datetime(2024, 10, 7, 6, 30, tzinfo=UTC)
+    )
+    assert window == (
+        datetime(2000, 1, 1, tzinfo=UTC),
+        datetime(2024, 10, 8, 6, 30, tzinfo=UTC),
+    )
+
+
+def test_event_time_window_settings_in_other_forms(tmp_path: Path, embedded_toml: str) -> None:
+    text = embedded_toml.replace(
+        "min_event_time = 2000-01-01T00:00:00+00:00", 'min_event_time = "2010-06-01T02:00:00+02:00"'
+    ).replace('max_future_skew = "P1D"', 'max_future_skew = "PT6H"')
+    etl = load_settings_file(_write(tmp_path, text)).etl
+    assert etl.min_event_time == datetime(2010, 6, 1, 0, 0, tzinfo=UTC)
+    assert etl.max_future_skew == timedelta(hours=6)
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        (
+            "min_event_time = 2000-01-01T00:00:00",
+            r"setting 'etl.min_event_time'.*UTC offset.*\(got 2000-01-01T00:00:00, which has no",
+        ),
+        (
+            "min_event_time = 2000-01-01",
+            r"setting 'etl.min_event_time'.*UTC offset.*\(got 2000-01-01, which has no offset",
+        ),
+        ('min_event_time = "last year"', r"setting 'etl.min_event_time'.*\(got 'last year'\)"),
+        (
+            "min_event_time = 2999-01-01T00:00:00Z",
+            r"setting 'etl.min_event_time'.*must be in the past, or every line is rejected",
+        ),
+        ('max_future_skew = "-PT1H"', r"setting 'etl.max_future_skew'.*P0D to P366D.*'-PT1H'"),
+        ('max_future_skew = "P400D"', r"setting 'etl.max_future_skew'.*P0D to P366D.*'P400D'"),
+        ('max_future_skew = "a day"', r"setting 'etl.max_future_skew'.*e\.g\. P1D.*'a day'"),
+    ],
+)
+def test_bad_event_time_window_is_named(
+    tmp_path: Path, embedded_toml: str, line: str, message: str
+) -> None:
+    key = line.split(" ", 1)[0]
+    kept = [x for x in embedded_toml.splitlines() if not x.startswith(f"{key} =")]
+    text = "\n".join(kept).replace("[etl]", f"[etl]\n{line}")
+    with pytest.raises(ConfigError, match=message):
+        load_settings_file(_write(tmp_path, text))
