@@ -1,7 +1,7 @@
 """Pinned Maven Central artifacts: download once, verify SHA-1, cache in `.cache/jars`.
 
 Plain HTTP GETs of the Maven-2 layout are ~15x faster than `mvn dependency:copy` and avoid
-Ivy resolution on every Spark start (DESIGN.md).
+Ivy resolution on every Spark start (docs/decisions/0003).
 """
 
 from __future__ import annotations

@@ -19,7 +19,7 @@ from core.settings import (
     StorageSettings,
 )
 
-# Spark otherwise binds the driver to this machine's non-loopback address (DESIGN.md).
+# Spark otherwise binds the driver to this machine's non-loopback address (docs/decisions/0005).
 LOOPBACK = "127.0.0.1"
 
 

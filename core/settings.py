@@ -103,7 +103,7 @@ class SparkSettings(_Model):
     driver_memory: str = "3g"
     executor_memory: str = "2g"
     executor_cores: Annotated[int, Field(ge=1)] = 2
-    # 8 beats Spark's 200 by ~6x for the top-N step on a small machine (DESIGN.md).
+    # 8 beats Spark's 200 by ~6x for the top-N step on a small machine (docs/decisions/0005).
     shuffle_partitions: Annotated[int, Field(ge=1)] = 8
     event_log_dir: str | None = None
     ui_enabled: bool = False

@@ -1,4 +1,5 @@
-"""Synthetic nginx `combined` access logs, gzip, in the raw layout of DESIGN.md.
+"""Synthetic nginx `combined` access logs, gzip, in the raw layout of
+docs/architecture.md ("Raw input").
 
     from generator import TrafficSpec, generate
     generate(TrafficSpec(start=date(2024, 10, 7), days=3, lines=1_000_000), "s3://input")

@@ -125,7 +125,7 @@ class FilePlan:
 
     @property
     def relative_path(self) -> str:
-        """`nginx/dt=YYYY-MM-DD/hour=HH/<name>`: the raw layout of DESIGN.md."""
+        """`nginx/dt=YYYY-MM-DD/hour=HH/<name>`: the raw layout (docs/architecture.md)."""
         return f"nginx/dt={self.dt}/hour={self.hour}/{self.name}"
 
 

@@ -1,7 +1,7 @@
 """PostgreSQL for the Hive Metastore: Debian's server binaries, own cluster under the data dir.
 
 PostgreSQL refuses to run as root, so as root the cluster directory belongs to `postgres`
-and the server runs as that user (DESIGN.md). TCP listens on loopback only and requires
+and the server runs as that user (docs/decisions/0007). TCP listens on loopback only and requires
 a password (scram); the Unix socket lives in a private directory and is used for admin.
 """
 

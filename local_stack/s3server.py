@@ -1,6 +1,6 @@
 """The S3 endpoint: S3Proxy 4.1.0, `filesystem-nio2` provider, data under the data dir.
 
-S3Proxy (not moto) because its objects survive a restart (DESIGN.md). Its Jetty binds
+S3Proxy (not moto) because its objects survive a restart (docs/decisions/0007). Its Jetty binds
 exactly the host of `s3proxy.endpoint`, so loopback is a setting here. 4.1.0 rather than
 3.3.0: 3.3.0 answers 500 when S3A deletes a directory marker whose directory still holds
 other markers, which fails every Spark job commit on s3a:// (the `_temporary` clean-up).

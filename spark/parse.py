@@ -2,7 +2,7 @@
 
 The decisions are fixed by tests/data/combined-cases.jsonl. Speed comes from
 splitting on `"` and slicing with `split`/`substring_index` instead of one big
-`regexp_extract` per field (17.7 s vs 52 s for 10M lines, DESIGN.md); the only regular
+`regexp_extract` per field (17.7 s vs 52 s for 10M lines, docs/decisions/0004); the only regular
 expressions run on short strings or on lines already known to be bad.
 
     $remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent

@@ -74,7 +74,7 @@ class Placement:
 
 
 def system_pool() -> Placement:
-    """The on-demand system group: everything but Spark workers (DESIGN.md, Placement)."""
+    """The on-demand system group: everything but Spark workers (docs/decisions/0008)."""
     return Placement(node_selector={contract.POOL_LABEL: contract.SYSTEM_POOL})
 
 

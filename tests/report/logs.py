@@ -160,7 +160,10 @@ def requests_per_hour(requests: list[Request]) -> dict[datetime, int]:
 
 
 def top_ip(requests: list[Request], day: date) -> tuple[str, int]:
-    """(ip, requests) ranked first on `day`: requests desc, bytes desc, IP asc (DESIGN.md)."""
+    """(ip, requests) ranked first on `day`: requests desc, bytes desc, IP asc.
+
+    The tie order of every report (docs/architecture.md, "Table contracts").
+    """
     totals: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     for r in requests:
         if r.day == day:

@@ -7,7 +7,7 @@ to the engine (camelCase, numbers as floats), which secret fields were secret, a
 provider the object was sent to.
 
 Resource references stay URN strings here: the stock MockMonitor turns them back into
-resource objects on a worker thread, which fails at random (DESIGN.md, "SDK race").
+resource objects on a worker thread, which fails at random (docs/decisions/0009).
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """Only Spark workers run on the spot node group; everything else stays on the system group
-(DESIGN.md, "Placement"): a spot reclaim never takes a driver, the master or the catalog."""
+(docs/decisions/0008): a spot reclaim never takes a driver, the master or the catalog."""
 
 from __future__ import annotations
 
