@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import importlib.abc
-import importlib.util
 import sys
 import types
 from collections.abc import Iterator
@@ -194,9 +193,6 @@ def test_a_broken_workloads_stack_fails_the_program_instead_of_being_skipped():
             run_program("dev")
 
 
-@pytest.mark.skipif(
-    importlib.util.find_spec("workloads.stack") is None, reason="workloads/stack.py not present"
-)
 def test_the_real_workloads_component_is_deployed_after_the_nodes(deployment: Deployment):
     component = deployment.one("lakehouse:workloads:Workloads")
     provider = deployment.one("pulumi:providers:kubernetes")

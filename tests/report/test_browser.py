@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
@@ -11,17 +10,17 @@ import pytest
 from report_page import CHARTS
 from tests.report import logs
 from tests.report.browser import chromium_path, open_page
+from tests.tools import require_tool
 
 pytestmark = [pytest.mark.browser, pytest.mark.spark]
 
 
 @pytest.fixture(autouse=True)
 def _needs_chromium() -> None:
-    if chromium_path() is None:
-        message = "Chromium missing: apt-get install -y --no-install-recommends chromium"
-        if os.environ.get("CI"):
-            pytest.fail(message)  # CI installs it: a missing browser is a broken set-up
-        pytest.skip(message)
+    require_tool(
+        chromium_path() is not None,
+        "Chromium missing: apt-get install -y --no-install-recommends chromium",
+    )
 
 
 def test_the_page_renders_every_chart_without_errors_or_fetches(

@@ -1,7 +1,8 @@
 """The workers' preStop hook, run for real in a private PID namespace where a stand-in for
 the worker JVM is PID 1 (as tini is in the pod) and a stand-in executor is its child.
 
-Needs `unshare` with user and PID namespaces; skipped (saying so) where they are missing.
+Needs `unshare` (util-linux) with user and PID namespaces: skipped where they are missing,
+failed in CI (tests/tools.py).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.tools import require_tool
 from workloads.spark_cluster import DECOMMISSION_WAIT_SECONDS, PRESTOP_DECOMMISSION
 
 # PID 1: starts an "executor", and on SIGPWR lets it finish migrating after `linger` seconds
@@ -49,9 +51,9 @@ def pid_namespace_available() -> bool:
     return probe.returncode == 0
 
 
-pytestmark = pytest.mark.skipif(
-    not pid_namespace_available(), reason="needs `unshare` with user + PID namespaces"
-)
+@pytest.fixture(autouse=True)
+def _needs_pid_namespaces() -> None:
+    require_tool(pid_namespace_available(), "needs `unshare` with user + PID namespaces")
 
 
 def run_hook(tmp_path: Path, linger: float, hook: str = PRESTOP_DECOMMISSION) -> tuple[str, float]:
