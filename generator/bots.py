@@ -44,7 +44,7 @@ _BING_MOBILE = (
 )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Operator:
     name: str
     kind: Kind
@@ -67,13 +67,13 @@ OPERATORS: tuple[Operator, ...] = (
     # The /20 is listed three times: addresses alternate over the list, and three in four
     # Googlebot addresses are IPv4.
     Operator(
-        "Googlebot",
-        "crawler",
-        "bot",
-        0.34,
-        ("66.249.64.0/20", "66.249.64.0/20", "66.249.64.0/20", "2001:4860:4801::/48"),
-        48,
-        (
+        name="Googlebot",
+        kind="crawler",
+        device="bot",
+        share=0.34,
+        networks=("66.249.64.0/20", "66.249.64.0/20", "66.249.64.0/20", "2001:4860:4801::/48"),
+        addresses=48,
+        agents=(
             *((ua, 0.6 * w) for ua, w in _evergreen(_GOOGLE_SMARTPHONE)),
             *((ua, 0.3 * w) for ua, w in _evergreen(_GOOGLE_DESKTOP)),
             ("Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)", 0.1),
@@ -81,55 +81,57 @@ OPERATORS: tuple[Operator, ...] = (
         ),
     ),
     Operator(
-        "bingbot",
-        "crawler",
-        "bot",
-        0.17,
-        ("40.77.167.0/24", "157.55.39.0/24", "207.46.13.0/24", "52.167.144.0/24"),
-        32,
-        (
+        name="bingbot",
+        kind="crawler",
+        device="bot",
+        share=0.17,
+        networks=("40.77.167.0/24", "157.55.39.0/24", "207.46.13.0/24", "52.167.144.0/24"),
+        addresses=32,
+        agents=(
             *((ua, 0.75 * w) for ua, w in _evergreen(_BING)),
             *((ua, 0.25 * w) for ua, w in _evergreen(_BING_MOBILE)),
         ),
     ),
     Operator(
-        "AhrefsBot",
-        "crawler",
-        "bot",
-        0.1,
-        ("54.36.148.0/24", "54.36.149.0/24", "51.222.253.0/24"),
-        40,
-        (("Mozilla/5.0 (compatible; AhrefsBot/7.0; +http://ahrefs.com/robot/)", 1.0),),
+        name="AhrefsBot",
+        kind="crawler",
+        device="bot",
+        share=0.1,
+        networks=("54.36.148.0/24", "54.36.149.0/24", "51.222.253.0/24"),
+        addresses=40,
+        agents=(("Mozilla/5.0 (compatible; AhrefsBot/7.0; +http://ahrefs.com/robot/)", 1.0),),
     ),
     Operator(
-        "SemrushBot",
-        "crawler",
-        "bot",
-        0.07,
-        ("185.191.171.0/24", "85.208.96.0/24"),
-        30,
-        (("Mozilla/5.0 (compatible; SemrushBot/7~bl; +http://www.semrush.com/bot.html)", 1.0),),
+        name="SemrushBot",
+        kind="crawler",
+        device="bot",
+        share=0.07,
+        networks=("185.191.171.0/24", "85.208.96.0/24"),
+        addresses=30,
+        agents=(
+            ("Mozilla/5.0 (compatible; SemrushBot/7~bl; +http://www.semrush.com/bot.html)", 1.0),
+        ),
     ),
     Operator(
-        "YandexBot",
-        "crawler",
-        "bot",
-        0.05,
-        ("5.255.231.0/24", "213.180.203.0/24", "87.250.224.0/24"),
-        16,
-        (
+        name="YandexBot",
+        kind="crawler",
+        device="bot",
+        share=0.05,
+        networks=("5.255.231.0/24", "213.180.203.0/24", "87.250.224.0/24"),
+        addresses=16,
+        agents=(
             ("Mozilla/5.0 (compatible; YandexBot/3.0; +http://yandex.com/bots)", 0.85),
             ("Mozilla/5.0 (compatible; YandexImages/3.0; +http://yandex.com/bots)", 0.15),
         ),
     ),
     Operator(
-        "Applebot",
-        "crawler",
-        "bot",
-        0.04,
-        ("17.241.219.0/24", "17.241.227.0/24", "17.22.237.0/24"),
-        12,
-        (
+        name="Applebot",
+        kind="crawler",
+        device="bot",
+        share=0.04,
+        networks=("17.241.219.0/24", "17.241.227.0/24", "17.22.237.0/24"),
+        addresses=12,
+        agents=(
             (
                 "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_5) AppleWebKit/605.1.15 (KHTML, "
                 "like Gecko) Version/13.1.1 Safari/605.1.15 (Applebot/0.1; "
@@ -139,13 +141,13 @@ OPERATORS: tuple[Operator, ...] = (
         ),
     ),
     Operator(
-        "GPTBot",
-        "crawler",
-        "bot",
-        0.06,
-        ("20.171.206.0/24", "52.230.152.0/24"),
-        20,
-        (
+        name="GPTBot",
+        kind="crawler",
+        device="bot",
+        share=0.06,
+        networks=("20.171.206.0/24", "52.230.152.0/24"),
+        addresses=20,
+        agents=(
             (
                 "Mozilla/5.0 AppleWebKit/537.36 (KHTML, like Gecko; compatible; GPTBot/1.2; "
                 "+https://openai.com/gptbot)",
@@ -154,13 +156,13 @@ OPERATORS: tuple[Operator, ...] = (
         ),
     ),
     Operator(
-        "ClaudeBot",
-        "crawler",
-        "bot",
-        0.03,
-        ("216.73.216.0/22",),
-        12,
-        (
+        name="ClaudeBot",
+        kind="crawler",
+        device="bot",
+        share=0.03,
+        networks=("216.73.216.0/22",),
+        addresses=12,
+        agents=(
             (
                 "Mozilla/5.0 AppleWebKit/537.36 (KHTML, like Gecko; compatible; ClaudeBot/1.0; "
                 "+claudebot@anthropic.com)",
@@ -169,13 +171,13 @@ OPERATORS: tuple[Operator, ...] = (
         ),
     ),
     Operator(
-        "Baiduspider",
-        "crawler",
-        "bot",
-        0.02,
-        ("220.181.108.0/24", "116.179.32.0/24"),
-        16,
-        (
+        name="Baiduspider",
+        kind="crawler",
+        device="bot",
+        share=0.02,
+        networks=("220.181.108.0/24", "116.179.32.0/24"),
+        addresses=16,
+        agents=(
             (
                 "Mozilla/5.0 (compatible; Baiduspider/2.0; "
                 "+http://www.baidu.com/search/spider.html)",
@@ -184,13 +186,13 @@ OPERATORS: tuple[Operator, ...] = (
         ),
     ),
     Operator(
-        "PetalBot",
-        "crawler",
-        "bot",
-        0.02,
-        ("114.119.128.0/19",),
-        24,
-        (
+        name="PetalBot",
+        kind="crawler",
+        device="bot",
+        share=0.02,
+        networks=("114.119.128.0/19",),
+        addresses=24,
+        agents=(
             (
                 "Mozilla/5.0 (Linux; Android 7.0;) AppleWebKit/537.36 (KHTML, like Gecko) "
                 "Mobile Safari/537.36 (compatible; PetalBot;"
@@ -200,34 +202,42 @@ OPERATORS: tuple[Operator, ...] = (
         ),
     ),
     Operator(
-        "DuckDuckBot",
-        "crawler",
-        "bot",
-        0.01,
-        ("20.191.45.212/32", "40.88.21.235/32", "40.76.173.151/32", "40.76.163.7/32"),
-        4,
-        (("DuckDuckBot/1.1; (+http://duckduckgo.com/duckduckbot.html)", 1.0),),
+        name="DuckDuckBot",
+        kind="crawler",
+        device="bot",
+        share=0.01,
+        networks=("20.191.45.212/32", "40.88.21.235/32", "40.76.173.151/32", "40.76.163.7/32"),
+        addresses=4,
+        agents=(("DuckDuckBot/1.1; (+http://duckduckgo.com/duckduckbot.html)", 1.0),),
     ),
     Operator(
-        "facebookexternalhit",
-        "crawler",
-        "bot",
-        0.03,
-        ("69.63.176.0/21", "173.252.64.0/19", "2a03:2880:f800::/48"),
-        30,
-        (("facebookexternalhit/1.1 (+http://www.facebook.com/externalhit_uatext.php)", 1.0),),
+        name="facebookexternalhit",
+        kind="crawler",
+        device="bot",
+        share=0.03,
+        networks=("69.63.176.0/21", "173.252.64.0/19", "2a03:2880:f800::/48"),
+        addresses=30,
+        agents=(
+            ("facebookexternalhit/1.1 (+http://www.facebook.com/externalhit_uatext.php)", 1.0),
+        ),
     ),
     Operator(
-        "Twitterbot", "crawler", "bot", 0.01, ("199.16.156.0/22",), 6, (("Twitterbot/1.0", 1.0),)
+        name="Twitterbot",
+        kind="crawler",
+        device="bot",
+        share=0.01,
+        networks=("199.16.156.0/22",),
+        addresses=6,
+        agents=(("Twitterbot/1.0", 1.0),),
     ),
     Operator(
-        "Bytespider",
-        "crawler",
-        "bot",
-        0.04,
-        ("47.128.0.0/16",),
-        60,
-        (
+        name="Bytespider",
+        kind="crawler",
+        device="bot",
+        share=0.04,
+        networks=("47.128.0.0/16",),
+        addresses=60,
+        agents=(
             (
                 "Mozilla/5.0 (Linux; Android 5.0) AppleWebKit/537.36 (KHTML, like Gecko) "
                 "Mobile Safari/537.36 (compatible; Bytespider; spider-feedback@bytedance.com)",
@@ -237,51 +247,51 @@ OPERATORS: tuple[Operator, ...] = (
     ),
     # Monitors: steady, cheap requests every few seconds, all day.
     Operator(
-        "UptimeRobot",
-        "monitor",
-        "bot",
-        0.35,
-        ("69.162.124.224/28", "216.144.250.0/24"),
-        8,
-        (("Mozilla/5.0+(compatible; UptimeRobot/2.0; http://www.uptimerobot.com/)", 1.0),),
+        name="UptimeRobot",
+        kind="monitor",
+        device="bot",
+        share=0.35,
+        networks=("69.162.124.224/28", "216.144.250.0/24"),
+        addresses=8,
+        agents=(("Mozilla/5.0+(compatible; UptimeRobot/2.0; http://www.uptimerobot.com/)", 1.0),),
     ),
     Operator(
-        "Pingdom",
-        "monitor",
-        "bot",
-        0.15,
-        ("5.172.196.0/24", "185.180.12.0/24"),
-        6,
-        (("Pingdom.com_bot_version_1.6_(http://www.pingdom.com/)", 1.0),),
+        name="Pingdom",
+        kind="monitor",
+        device="bot",
+        share=0.15,
+        networks=("5.172.196.0/24", "185.180.12.0/24"),
+        addresses=6,
+        agents=(("Pingdom.com_bot_version_1.6_(http://www.pingdom.com/)", 1.0),),
     ),
     # The load balancer's health checks arrive from its private addresses.
     Operator(
-        "ELB",
-        "monitor",
-        "other",
-        0.5,
-        ("10.0.1.0/24", "10.0.2.0/24"),
-        4,
-        (("ELB-HealthChecker/2.0", 1.0),),
+        name="ELB",
+        kind="monitor",
+        device="other",
+        share=0.5,
+        networks=("10.0.1.0/24", "10.0.2.0/24"),
+        addresses=4,
+        agents=(("ELB-HealthChecker/2.0", 1.0),),
     ),
     # Scanners: many addresses, a few requests each.
     Operator(
-        "Censys",
-        "scanner",
-        "bot",
-        0.15,
-        ("167.94.138.0/24", "167.94.145.0/24", "206.168.34.0/24"),
-        120,
-        (("Mozilla/5.0 (compatible; CensysInspect/1.1; +https://about.censys.io/)", 1.0),),
+        name="Censys",
+        kind="scanner",
+        device="bot",
+        share=0.15,
+        networks=("167.94.138.0/24", "167.94.145.0/24", "206.168.34.0/24"),
+        addresses=120,
+        agents=(("Mozilla/5.0 (compatible; CensysInspect/1.1; +https://about.censys.io/)", 1.0),),
     ),
     Operator(
-        "Expanse",
-        "scanner",
-        "bot",
-        0.1,
-        ("205.210.31.0/24", "198.235.24.0/24"),
-        80,
-        (
+        name="Expanse",
+        kind="scanner",
+        device="bot",
+        share=0.1,
+        networks=("205.210.31.0/24", "198.235.24.0/24"),
+        addresses=80,
+        agents=(
             (
                 "Expanse, a Palo Alto Networks company, searches across the global IPv4 space "
                 "multiple times per day to identify customers&#39; presences on the Internet. If "
@@ -292,11 +302,11 @@ OPERATORS: tuple[Operator, ...] = (
         ),
     ),
     Operator(
-        "scanner",
-        "scanner",
-        "other",
-        0.75,
-        (
+        name="scanner",
+        kind="scanner",
+        device="other",
+        share=0.75,
+        networks=(
             "45.148.10.0/24",
             "185.224.128.0/24",
             "193.41.206.0/24",
@@ -306,8 +316,8 @@ OPERATORS: tuple[Operator, ...] = (
             "2a03:b0c0:3::/48",
             "92.118.39.0/24",
         ),
-        1500,
-        (
+        addresses=1500,
+        agents=(
             ("-", 0.2),  # no User-Agent header at all
             ("curl/8.5.0", 0.08),
             ("curl/7.88.1", 0.06),

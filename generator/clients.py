@@ -22,73 +22,37 @@ from dataclasses import dataclass
 from itertools import accumulate, chain, repeat
 
 from generator import nginx_format
-from generator.bots import Kind, Operator, operators
+from generator.bots import OPERATORS, Kind, Operator, operators
 from generator.useragents import Agent, human_agents
 
-# First octets humans are drawn from: allocated unicast space, minus private, shared,
-# loopback, link-local, multicast and documentation blocks, and minus the first octets
-# of the bot networks (so a human never lands inside Googlebot's range by chance).
-_EXCLUDED_FIRST_OCTETS = {
-    0,
-    5,
-    10,
-    17,
-    20,
-    40,
-    45,
-    47,
-    51,
-    52,
-    54,
-    66,
-    69,
-    85,
-    87,
-    92,
-    100,
-    114,
-    116,
-    127,
-    134,
-    157,
-    159,
-    167,
-    169,
-    172,
-    173,
-    185,
-    192,
-    193,
-    198,
-    199,
-    203,
-    205,
-    206,
-    207,
-    213,
-    216,
-    220,
+# First octets humans are never drawn from: "this network" (0), private (10, 172, 192),
+# shared (100), loopback (127), link-local (169), documentation and benchmarking (198, 203),
+# and the first octets of every bot network (so a human never lands inside Googlebot's range
+# by chance). Multicast and reserved space (224 and up) are outside the range drawn from.
+_RESERVED_FIRST_OCTETS = {0, 10, 100, 127, 169, 172, 192, 198, 203}
+_EXCLUDED_FIRST_OCTETS = _RESERVED_FIRST_OCTETS | {
+    int(network.split(".")[0]) for op in OPERATORS for network in op.networks if ":" not in network
 }
 _HUMAN_FIRST_OCTETS = bytes(o for o in range(1, 224) if o not in _EXCLUDED_FIRST_OCTETS)
 _FIRST_OCTET_TABLE = bytes(_HUMAN_FIRST_OCTETS[b % len(_HUMAN_FIRST_OCTETS)] for b in range(256))
 
-# Residential and mobile ISPs' IPv6 allocations (/32s), by rough size of their user base.
-_IPV6_ISP_PREFIXES = (
-    ("2a02:8108::", 3),
-    ("2003:e0::", 4),
-    ("2a01:cb00::", 3),
-    ("2600:1700::", 4),
-    ("2601:1c0::", 6),
-    ("2607:fb90::", 5),
-    ("2409:4000::", 4),
-    ("2405:201::", 3),
-    ("2a00:23c0::", 2),
-    ("2001:569::", 1),
-    ("2804:14c::", 2),
-    ("240e:3b0::", 2),
-)
-_IPV6_PREFIX_BYTES = tuple(ipaddress.IPv6Address(p).packed[:4] for p, _ in _IPV6_ISP_PREFIXES)
-_IPV6_PREFIX_WEIGHTS = tuple(accumulate(w for _, w in _IPV6_ISP_PREFIXES))
+# Residential and mobile ISPs' IPv6 allocations (/32s) -> rough size of their user base.
+_IPV6_ISP_PREFIXES = {
+    "2a02:8108::": 3,
+    "2003:e0::": 4,
+    "2a01:cb00::": 3,
+    "2600:1700::": 4,
+    "2601:1c0::": 6,
+    "2607:fb90::": 5,
+    "2409:4000::": 4,
+    "2405:201::": 3,
+    "2a00:23c0::": 2,
+    "2001:569::": 1,
+    "2804:14c::": 2,
+    "240e:3b0::": 2,
+}
+_IPV6_PREFIX_BYTES = tuple(ipaddress.IPv6Address(p).packed[:4] for p in _IPV6_ISP_PREFIXES)
+_IPV6_PREFIX_WEIGHTS = tuple(accumulate(_IPV6_ISP_PREFIXES.values()))
 
 # Share of clients on IPv6, by device class: mobile carriers are the most IPv6-heavy.
 _IPV6_SHARE = {"mobile": 0.38, "tablet": 0.3, "desktop": 0.18}
