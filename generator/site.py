@@ -21,7 +21,8 @@ import functools
 import random
 import zlib
 from bisect import bisect
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
+from dataclasses import dataclass
 from itertools import accumulate
 from typing import TypeVar
 
@@ -65,7 +66,7 @@ def _stable(key: str, low: int, high: int) -> int:
     return low + zlib.crc32(key.encode()) % (high - low + 1)
 
 
-def _pick(rng: random.Random, table: Sequence[tuple[T, float]]) -> Callable[[], T]:
+def _pick(rng: random.Random, table: Collection[tuple[T, float]]) -> Callable[[], T]:
     """A weighted draw with the cumulative weights computed once (random.choices
     recomputes them per call, which dominated pool building)."""
     values = [v for v, _ in table]
@@ -76,6 +77,30 @@ def _pick(rng: random.Random, table: Sequence[tuple[T, float]]) -> Callable[[], 
         return values[bisect(cum, rng.random() * total)]
 
     return pick
+
+
+@dataclass(frozen=True, kw_only=True)
+class Asset:
+    """A static file of the site and how often a page load fetches it."""
+
+    path: str
+    size: int  # bytes sent: bundles are served gzip-compressed, images as they are
+    weight: float
+
+
+@dataclass(frozen=True, kw_only=True)
+class Response:
+    """A canned request with its answer, and its weight among the alternatives."""
+
+    request: str  # a path, or a whole request line
+    status: int
+    size: int = 0  # bytes sent
+    rendered: bool = False  # True: a rendered page, whose size varies a little each time
+    weight: float
+
+
+def _choose(rng: random.Random, rows: Sequence[Response]) -> Response:
+    return rng.choices(rows, [row.weight for row in rows])[0]
 
 
 _CATEGORIES = (
@@ -182,24 +207,43 @@ _CAMPAIGNS = (
     "?utm_source=instagram&utm_medium=social",
     "?ref=producthunt",
 )
-_EXTERNAL_REFERERS = (
-    ("https://www.google.com/", 30.0),
-    ("https://www.bing.com/", 3.0),
-    ("https://duckduckgo.com/", 2.0),
-    ("https://l.facebook.com/", 2.0),
-    ("https://www.instagram.com/", 1.0),
-    ("https://t.co/", 0.8),
-    ("https://www.reddit.com/", 0.8),
-    ("android-app://com.google.android.gm/", 0.6),
-    ("https://www.google.de/", 1.5),
-    ("https://www.google.co.uk/", 1.5),
-    ("https://search.yahoo.com/", 0.5),
-    ("https://www.pinterest.com/", 0.5),
-    ("https://news.ycombinator.com/", 0.3),
-    ("https://yandex.ru/", 0.3),
-    ("https://www.ecosia.org/", 0.4),
-    ("https://chatgpt.com/", 0.6),
-)
+_EXTERNAL_REFERERS = {  # referrer -> weight
+    "https://www.google.com/": 30.0,
+    "https://www.bing.com/": 3.0,
+    "https://duckduckgo.com/": 2.0,
+    "https://l.facebook.com/": 2.0,
+    "https://www.instagram.com/": 1.0,
+    "https://t.co/": 0.8,
+    "https://www.reddit.com/": 0.8,
+    "android-app://com.google.android.gm/": 0.6,
+    "https://www.google.de/": 1.5,
+    "https://www.google.co.uk/": 1.5,
+    "https://search.yahoo.com/": 0.5,
+    "https://www.pinterest.com/": 0.5,
+    "https://news.ycombinator.com/": 0.3,
+    "https://yandex.ru/": 0.3,
+    "https://www.ecosia.org/": 0.4,
+    "https://chatgpt.com/": 0.6,
+}
+
+# Each of these maps a value to its weight among the alternatives.
+_PROTOCOLS = {"HTTP/2.0": 0.62, "HTTP/1.1": 0.37, "HTTP/1.0": 0.01}
+_PAGE_STATUSES = {
+    200: 88.5,
+    304: 1.0,
+    301: 2.0,
+    302: 1.5,
+    404: 3.5,
+    499: 0.8,
+    500: 0.6,
+    502: 0.4,
+    503: 0.4,
+}
+_ASSET_STATUSES = {200: 77.5, 304: 21.0, 404: 1.0, 499: 0.5}
+_CRAWLER_STATUSES = {200: 87.0, 304: 4.0, 301: 2.0, 404: 5.0, 410: 0.5, 429: 0.7, 503: 0.8}
+_IMAGE_WIDTHS = {320: 5, 640: 4, 1280: 1}  # pixels
+_CATEGORY_PAGES = {1: 60, 2: 15, 3: 8, 4: 5, 5: 3, 8: 1}  # page number of a category listing
+_HUMAN_REQUEST_KINDS = {"page": 0.27, "asset": 0.56, "api": 0.13, "misc": 0.04}
 
 
 class Catalog:
@@ -210,19 +254,18 @@ class Catalog:
         self.blog = ["-".join(rng.sample(_WORDS, rng.randint(3, 6))) for _ in range(240)]
         build = f"{rng.getrandbits(32):08x}"
         vendor, runtime = build[::-1], build[2:] + build[:2]
-        # (path, bytes sent): bundles are served gzip-compressed, images as they are.
-        self.assets: list[tuple[str, int]] = [
-            (f"/static/css/app.{build}.css", 31_877),
-            (f"/static/css/vendor.{vendor}.css", 12_410),
-            (f"/static/js/main.{build}.js", 187_322),
-            (f"/static/js/vendor.{vendor}.js", 261_448),
-            (f"/static/js/runtime.{runtime}.js", 2_913),
-            ("/static/fonts/inter-var.woff2", 48_256),
-            ("/static/fonts/inter-italic.woff2", 51_120),
-            ("/static/img/logo.svg", 4_211),
-            ("/static/img/hero-autumn.webp", 142_877),
-            ("/static/img/sprite.svg", 18_004),
-            ("/favicon.ico", 15_086),
+        self.assets = [
+            Asset(path=f"/static/css/app.{build}.css", size=31_877, weight=10),
+            Asset(path=f"/static/css/vendor.{vendor}.css", size=12_410, weight=4),
+            Asset(path=f"/static/js/main.{build}.js", size=187_322, weight=10),
+            Asset(path=f"/static/js/vendor.{vendor}.js", size=261_448, weight=8),
+            Asset(path=f"/static/js/runtime.{runtime}.js", size=2_913, weight=9),
+            Asset(path="/static/fonts/inter-var.woff2", size=48_256, weight=6),
+            Asset(path="/static/fonts/inter-italic.woff2", size=51_120, weight=2),
+            Asset(path="/static/img/logo.svg", size=4_211, weight=9),
+            Asset(path="/static/img/hero-autumn.webp", size=142_877, weight=5),
+            Asset(path="/static/img/sprite.svg", size=18_004, weight=7),
+            Asset(path="/favicon.ico", size=15_086, weight=6),
         ]
 
     def product_page(self, i: int) -> str:
@@ -250,28 +293,13 @@ class _Draw:
         self._product = _pick(rng, [(i, (i + 5) ** -1.1) for i in range(len(products))])
         self.category = _pick(rng, [(c, (r + 2) ** -1.0) for r, c in enumerate(_CATEGORIES)])
         self.blog = _pick(rng, [(b, (r + 3) ** -1.2) for r, b in enumerate(catalog.blog)])
-        self.referer = _pick(rng, _EXTERNAL_REFERERS)
-        self.protocol = _pick(rng, (("HTTP/2.0", 0.62), ("HTTP/1.1", 0.37), ("HTTP/1.0", 0.01)))
-        self.page_status = _pick(
-            rng,
-            (
-                (200, 88.5),
-                (304, 1.0),
-                (301, 2.0),
-                (302, 1.5),
-                (404, 3.5),
-                (499, 0.8),
-                (500, 0.6),
-                (502, 0.4),
-                (503, 0.4),
-            ),
-        )
-        self.asset_status = _pick(rng, ((200, 77.5), (304, 21.0), (404, 1.0), (499, 0.5)))
-        self.static_asset = _pick(
-            rng, list(zip(catalog.assets, (10, 4, 10, 8, 9, 6, 2, 9, 5, 7, 6), strict=True))
-        )
-        self.image_width = _pick(rng, ((320, 5), (640, 4), (1280, 1)))
-        self.category_page = _pick(rng, ((1, 60), (2, 15), (3, 8), (4, 5), (5, 3), (8, 1)))
+        self.referer = _pick(rng, _EXTERNAL_REFERERS.items())
+        self.protocol = _pick(rng, _PROTOCOLS.items())
+        self.page_status = _pick(rng, _PAGE_STATUSES.items())
+        self.asset_status = _pick(rng, _ASSET_STATUSES.items())
+        self.static_asset = _pick(rng, [(asset, asset.weight) for asset in catalog.assets])
+        self.image_width = _pick(rng, _IMAGE_WIDTHS.items())
+        self.category_page = _pick(rng, _CATEGORY_PAGES.items())
 
     def product(self, popular: bool = True) -> str:
         if popular:
@@ -316,7 +344,7 @@ class _Draw:
 def human_requests(rng: random.Random, catalog: Catalog, n: int) -> list[str]:
     """`n` fragments in the proportions humans request them."""
     draw = _Draw(rng, catalog)
-    kind = _pick(rng, (("page", 0.27), ("asset", 0.56), ("api", 0.13), ("misc", 0.04)))
+    kind = _pick(rng, _HUMAN_REQUEST_KINDS.items())
     makers = {"page": _human_page, "asset": _asset, "api": _api, "misc": _misc}
     return [makers[kind()](draw) for _ in range(n)]
 
@@ -360,7 +388,8 @@ def _human_page(d: _Draw) -> str:
 def _asset(d: _Draw) -> str:
     rng = d.rng
     if rng.random() < 0.55:
-        path, size = d.static_asset()
+        asset = d.static_asset()
+        path, size = asset.path, asset.size
     else:
         width = d.image_width()
         path = f"/images/products/{d.product().rsplit('/', 1)[1]}-{width}.webp"
@@ -370,7 +399,7 @@ def _asset(d: _Draw) -> str:
         status
     ]
     if path.endswith(".woff2"):
-        referer: str | None = f"{SITE}{d.catalog.assets[0][0]}"
+        referer: str | None = f"{SITE}{d.catalog.assets[0].path}"
     else:
         referer = d.internal_referer() if rng.random() < 0.93 else None
     return request_part(f"GET {path} {d.protocol()}", status, sent, referer)
@@ -390,11 +419,11 @@ def _api(d: _Draw) -> str:
         request = "POST /api/v1/events"
         status, size = 204, 0
     elif r < 0.85:
-        request = "GET /api/v1/session"
-        status, size = rng.choices(((200, 412), (401, 61)), (85, 15))[0]
+        answer = _choose(rng, _SESSION_ANSWERS)
+        request, status, size = answer.request, answer.status, answer.size
     elif r < 0.95:
-        request = "POST /api/v1/cart"
-        status, size = rng.choices(((200, 1_877), (201, 1_902), (400, 94)), (60, 35, 5))[0]
+        answer = _choose(rng, _CART_ANSWERS)
+        request, status, size = answer.request, answer.status, answer.size
     else:
         request = f"GET /api/v1/stock?sku={rng.randint(100_000, 999_999)}"
         status, size = 200, rng.randint(40, 90)
@@ -409,22 +438,39 @@ def _api(d: _Draw) -> str:
     return request_part(f"{request} {d.protocol()}", status, size, d.internal_referer())
 
 
+_SESSION_ANSWERS = (
+    Response(request="GET /api/v1/session", status=200, size=412, weight=85),
+    Response(request="GET /api/v1/session", status=401, size=61, weight=15),
+)
+_CART_ANSWERS = (
+    Response(request="POST /api/v1/cart", status=200, size=1_877, weight=60),
+    Response(request="POST /api/v1/cart", status=201, size=1_902, weight=35),
+    Response(request="POST /api/v1/cart", status=400, size=94, weight=5),
+)
+
+
 def _misc(d: _Draw) -> str:
-    rng = d.rng
-    path, status, size = rng.choices(
-        (
-            ("/robots.txt", 200, 312),
-            ("/sitemap.xml", 200, 1_911),
-            ("/apple-touch-icon.png", 404, nginx_error_page_length(404)),
-            ("/apple-touch-icon-precomposed.png", 404, nginx_error_page_length(404)),
-            ("/manifest.webmanifest", 200, 644),
-            ("/ads.txt", 404, nginx_error_page_length(404)),
-            ("/.well-known/security.txt", 200, 241),
-            ("/favicon-32x32.png", 200, 1_520),
-        ),
-        (5, 2, 10, 6, 8, 1, 1, 6),
-    )[0]
-    return request_part(f"GET {path} {d.protocol()}", status, size, None)
+    misc = _choose(d.rng, _MISC_FILES)
+    return request_part(f"GET {misc.request} {d.protocol()}", misc.status, misc.size, None)
+
+
+_MISC_FILES = (
+    Response(request="/robots.txt", status=200, size=312, weight=5),
+    Response(request="/sitemap.xml", status=200, size=1_911, weight=2),
+    Response(
+        request="/apple-touch-icon.png", status=404, size=nginx_error_page_length(404), weight=10
+    ),
+    Response(
+        request="/apple-touch-icon-precomposed.png",
+        status=404,
+        size=nginx_error_page_length(404),
+        weight=6,
+    ),
+    Response(request="/manifest.webmanifest", status=200, size=644, weight=8),
+    Response(request="/ads.txt", status=404, size=nginx_error_page_length(404), weight=1),
+    Response(request="/.well-known/security.txt", status=200, size=241, weight=1),
+    Response(request="/favicon-32x32.png", status=200, size=1_520, weight=6),
+)
 
 
 def crawler_requests(rng: random.Random, catalog: Catalog, n: int) -> list[str]:
@@ -450,9 +496,7 @@ def crawler_requests(rng: random.Random, catalog: Catalog, n: int) -> list[str]:
         status = (
             301
             if path.startswith("/product.php")
-            else rng.choices(
-                (200, 304, 301, 404, 410, 429, 503), (87.0, 4.0, 2.0, 5.0, 0.5, 0.7, 0.8)
-            )[0]
+            else rng.choices(tuple(_CRAWLER_STATUSES), tuple(_CRAWLER_STATUSES.values()))[0]
         )
         # Rendered pages vary a little per request; files (images, sitemaps) do not.
         rendered = not path.startswith(("/images/", "/robots.txt", "/sitemap"))
@@ -474,17 +518,23 @@ def monitor_requests(rng: random.Random, catalog: Catalog, n: int) -> list[str]:
     home = catalog.page_size("/")
     out = []
     for _ in range(n):
-        request, status, size = rng.choices(
-            (
-                ("HEAD / HTTP/1.1", 200, 0),
-                ("GET / HTTP/1.1", 200, int(home * rng.uniform(0.98, 1.02))),
-                ("GET /health HTTP/1.1", 200, 2),
-                ("GET /health HTTP/1.1", 503, nginx_error_page_length(503)),
-            ),
-            (40, 20, 40, 0.2),
-        )[0]
-        out.append(request_part(request, status, size, None))
+        # Drawn before the probe, whichever it is: the random sequence, hence the output for
+        # a seed, stays what it has been.
+        rendered = int(home * rng.uniform(0.98, 1.02))
+        probe = _choose(rng, _MONITOR_PROBES)
+        size = rendered if probe.rendered else probe.size
+        out.append(request_part(probe.request, probe.status, size, None))
     return out
+
+
+_MONITOR_PROBES = (
+    Response(request="HEAD / HTTP/1.1", status=200, size=0, weight=40),
+    Response(request="GET / HTTP/1.1", status=200, rendered=True, weight=20),
+    Response(request="GET /health HTTP/1.1", status=200, size=2, weight=40),
+    Response(
+        request="GET /health HTTP/1.1", status=503, size=nginx_error_page_length(503), weight=0.2
+    ),
+)
 
 
 _PROBES = (
