@@ -29,6 +29,24 @@ class Agent:
     weight: float
 
 
+@dataclass(frozen=True, kw_only=True)
+class IosRelease:
+    os_token: str  # the iOS version as the UA's OS token says it (`18_6`)
+    safari: str  # Safari's `Version/` token
+
+
+@dataclass(frozen=True, kw_only=True)
+class SamsungRelease:
+    version: str  # Samsung Internet's own version
+    chromium: int  # the Chromium major it is built on
+
+
+@dataclass(frozen=True, kw_only=True)
+class IPhone:
+    model: str  # device token (`iPhone16,1`)
+    screen: str  # pixels, width x height
+
+
 # Chrome/Edge build numbers per major version (the third component of a full version).
 _CHROME_BUILD = {
     120: 6099,
@@ -81,23 +99,22 @@ _PATCHES = (46, 58, 69, 84, 91, 102, 116, 127, 146)
 
 CHROME_MAJORS = tuple(range(140, 119, -1))  # newest first
 FIREFOX_MAJORS = (*range(143, 129, -1), 128, 115)  # 128 and 115 are ESR releases
-# (iOS version as the OS token says it, Safari Version/ token); newest first.
-IOS_VERSIONS = (
-    ("18_6", "26.1"),
-    ("18_6", "26.0"),
-    ("18_7", "18.7"),
-    ("18_6_2", "18.6"),
-    ("18_5", "18.5"),
-    ("18_4_1", "18.4"),
-    ("18_3_2", "18.3"),
-    ("18_1_1", "18.1"),
-    ("17_7_2", "17.7"),
-    ("17_6_1", "17.6"),
-    ("17_5_1", "17.5"),
-    ("17_4_1", "17.4"),
-    ("16_7_10", "16.7"),
-    ("16_6_1", "16.6"),
-    ("15_8_3", "15.8"),
+IOS_VERSIONS = (  # newest first
+    IosRelease(os_token="18_6", safari="26.1"),
+    IosRelease(os_token="18_6", safari="26.0"),
+    IosRelease(os_token="18_7", safari="18.7"),
+    IosRelease(os_token="18_6_2", safari="18.6"),
+    IosRelease(os_token="18_5", safari="18.5"),
+    IosRelease(os_token="18_4_1", safari="18.4"),
+    IosRelease(os_token="18_3_2", safari="18.3"),
+    IosRelease(os_token="18_1_1", safari="18.1"),
+    IosRelease(os_token="17_7_2", safari="17.7"),
+    IosRelease(os_token="17_6_1", safari="17.6"),
+    IosRelease(os_token="17_5_1", safari="17.5"),
+    IosRelease(os_token="17_4_1", safari="17.4"),
+    IosRelease(os_token="16_7_10", safari="16.7"),
+    IosRelease(os_token="16_6_1", safari="16.6"),
+    IosRelease(os_token="15_8_3", safari="15.8"),
 )
 MAC_SAFARI_VERSIONS = (
     "26.1",
@@ -111,14 +128,13 @@ MAC_SAFARI_VERSIONS = (
     "17.4.1",
     "16.6",
 )
-# Samsung Internet release -> the Chromium it is built on.
-SAMSUNG_BROWSER = (
-    ("28.0", 130),
-    ("27.0", 125),
-    ("26.0", 122),
-    ("25.0", 121),
-    ("24.0", 117),
-    ("23.0", 115),
+SAMSUNG_BROWSER = (  # newest first
+    SamsungRelease(version="28.0", chromium=130),
+    SamsungRelease(version="27.0", chromium=125),
+    SamsungRelease(version="26.0", chromium=122),
+    SamsungRelease(version="25.0", chromium=121),
+    SamsungRelease(version="24.0", chromium=117),
+    SamsungRelease(version="23.0", chromium=115),
 )
 
 SAMSUNG_PHONES = (
@@ -184,16 +200,16 @@ SAMSUNG_TABLETS = (
     "SM-T220",
 )
 LENOVO_TABLETS = ("Lenovo TB-X606F", "Lenovo TB-J606F", "Lenovo TB-X6C6F", "TB328FU")
-FIRE_TABLETS = (("KFTRWI", "11"), ("KFRAWI", "11"), ("KFMAWI", "9"), ("KFONWI", "9"))
-# (device token, screen) for the Instagram in-app browser.
+FIRE_TABLETS = {"KFTRWI": "11", "KFRAWI": "11", "KFMAWI": "9", "KFONWI": "9"}  # -> Android
+# As the Instagram in-app browser reports them.
 IPHONE_MODELS = (
-    ("iPhone17,1", "1206x2622"),
-    ("iPhone16,1", "1179x2556"),
-    ("iPhone15,2", "1179x2556"),
-    ("iPhone14,5", "1170x2532"),
-    ("iPhone14,7", "1170x2532"),
-    ("iPhone13,2", "1170x2532"),
-    ("iPhone12,1", "828x1792"),
+    IPhone(model="iPhone17,1", screen="1206x2622"),
+    IPhone(model="iPhone16,1", screen="1179x2556"),
+    IPhone(model="iPhone15,2", screen="1179x2556"),
+    IPhone(model="iPhone14,5", screen="1170x2532"),
+    IPhone(model="iPhone14,7", screen="1170x2532"),
+    IPhone(model="iPhone13,2", screen="1170x2532"),
+    IPhone(model="iPhone12,1", screen="828x1792"),
 )
 
 
@@ -303,7 +319,7 @@ def _desktop() -> list[Agent]:
                 w * dw,
             )
             for v, w in _versions(FIREFOX_MAJORS, 0.7)
-            for distro, dw in (("Ubuntu; ", 0.6), ("", 0.4))
+            for distro, dw in {"Ubuntu; ": 0.6, "": 0.4}.items()
         ),
     )
     agents += _family(
@@ -332,15 +348,15 @@ def _desktop() -> list[Agent]:
                 "Chrome/109.0.0.0 Safari/537.36",
                 w,
             )
-            for nt, w in (("6.1", 0.7), ("6.3", 0.3))
+            for nt, w in {"6.1": 0.7, "6.3": 0.3}.items()
         ),
     )
     return agents
 
 
 def _ios_weighted(decay: float) -> Iterable[tuple[str, str, float]]:
-    for (os_token, version), w in zip(IOS_VERSIONS, _recency(IOS_VERSIONS, decay), strict=True):
-        yield os_token, version, w
+    for release, w in zip(IOS_VERSIONS, _recency(IOS_VERSIONS, decay), strict=True):
+        yield release.os_token, release.safari, w
 
 
 def _mobile() -> list[Agent]:
@@ -379,12 +395,13 @@ def _mobile() -> list[Agent]:
             (
                 f"Mozilla/5.0 (iPhone; CPU iPhone OS {os} like Mac OS X) AppleWebKit/605.1.15 "
                 f"(KHTML, like Gecko) Mobile/15E148 Instagram {app}.0.0.{20 + j}.{80 + j} "
-                f"({model}; iOS {os}; en_US; en-US; scale=3.00; {screen}; {600000000 + app * 997})",
+                f"({iphone.model}; iOS {os}; en_US; en-US; scale=3.00; {iphone.screen}; "
+                f"{600000000 + app * 997})",
                 w * 0.8**j,
             )
             for os, _, w in _ios_weighted(0.6)
             for j, app in enumerate((352, 349, 345))
-            for model, screen in IPHONE_MODELS[j::3]
+            for iphone in IPHONE_MODELS[j::3]
         ),
     )
     agents += _family(
@@ -404,16 +421,15 @@ def _mobile() -> list[Agent]:
         0.055,
         (
             (
-                f"Mozilla/5.0 (Linux; Android {android}; {model}) {webkit} SamsungBrowser/{sb} "
-                f"Chrome/{chrome}.0.0.0 Mobile Safari/537.36",
+                f"Mozilla/5.0 (Linux; Android {android}; {model}) {webkit} "
+                f"SamsungBrowser/{release.version} Chrome/{release.chromium}.0.0.0 "
+                "Mobile Safari/537.36",
                 w * wm * wa,
             )
-            for (sb, chrome), w in zip(
-                SAMSUNG_BROWSER, _recency(SAMSUNG_BROWSER, 0.55), strict=True
-            )
+            for release, w in zip(SAMSUNG_BROWSER, _recency(SAMSUNG_BROWSER, 0.55), strict=True)
             for m, model in enumerate(SAMSUNG_PHONES)
             for wm in (0.93**m,)
-            for android, wa in (("15", 0.5), ("14", 0.35), ("13", 0.15))
+            for android, wa in {"15": 0.5, "14": 0.35, "13": 0.15}.items()
         ),
     )
     phones = SAMSUNG_PHONES[:12] + PIXEL_PHONES + OTHER_PHONES
@@ -428,7 +444,7 @@ def _mobile() -> list[Agent]:
             )
             for v, w in _versions(CHROME_MAJORS[:5], 0.5)
             for m, model in enumerate(phones)
-            for android, wa in (("15", 0.55), ("14", 0.45))
+            for android, wa in {"15": 0.55, "14": 0.45}.items()
         ),
     )
     agents += _family(
@@ -451,7 +467,7 @@ def _mobile() -> list[Agent]:
         (
             (f"Mozilla/5.0 (Android {android}; Mobile; rv:{v}.0) Gecko/{v}.0 Firefox/{v}.0", w * wa)
             for v, w in _versions(FIREFOX_MAJORS[:10], 0.6)
-            for android, wa in (("15", 0.5), ("14", 0.5))
+            for android, wa in {"15": 0.5, "14": 0.5}.items()
         ),
     )
     return agents
@@ -491,13 +507,11 @@ def _tablet() -> list[Agent]:
         0.012,
         (
             (
-                f"Mozilla/5.0 (Linux; Android {android}; {model}) {webkit} SamsungBrowser/{sb} "
-                f"Chrome/{chrome}.0.0.0 Safari/537.36",
+                f"Mozilla/5.0 (Linux; Android {android}; {model}) {webkit} "
+                f"SamsungBrowser/{release.version} Chrome/{release.chromium}.0.0.0 Safari/537.36",
                 w * 0.9**m,
             )
-            for (sb, chrome), w in zip(
-                SAMSUNG_BROWSER, _recency(SAMSUNG_BROWSER, 0.55), strict=True
-            )
+            for release, w in zip(SAMSUNG_BROWSER, _recency(SAMSUNG_BROWSER, 0.55), strict=True)
             for m, model in enumerate(SAMSUNG_TABLETS)
             for android in ("14",)
         ),
@@ -525,7 +539,7 @@ def _tablet() -> list[Agent]:
                 0.6**i,
             )
             for i, v in enumerate(CHROME_MAJORS[4:10])
-            for model, android in FIRE_TABLETS
+            for model, android in FIRE_TABLETS.items()
         ),
     )
     return agents
