@@ -27,8 +27,10 @@ OUTSIDE = re.compile(
 # Pulumi project files) and need neither Spark, nor the local stack, nor a browser.
 DATA_READERS = (
     "tests/generator/test_lines.py",  # conformance cases via the reference reader
+    "tests/generator/test_distributions.py",  # generated traffic via the reference reader
     "tests/generator/test_dockerfile.py",
     "tests/workloads/test_dockerfiles.py",  # Dockerfiles against core/jars.toml
+    "tests/workloads/test_image_scripts.py",  # the metastore image's shell scripts
     "tests/infra/test_config.py",  # Pulumi.yaml and the stack files
 )
 
