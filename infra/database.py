@@ -12,6 +12,7 @@ import pulumi
 import pulumi_aws as aws
 
 from infra.config import DatabaseConfig
+from workloads.metastore import DatabaseConnection
 
 PORT = 5432
 DB_NAME = "metastore"
@@ -26,17 +27,6 @@ class DatabaseArgs:
     client_security_group_id: pulumi.Input[str]
     # True: deletion protection and a final snapshot, so `pulumi destroy` cannot lose it.
     protect_data: bool
-
-
-@dataclass(frozen=True)
-class DatabaseConnection:
-    """What a metastore needs to connect (mirrors workloads.stack.DatabaseConnection)."""
-
-    host: pulumi.Input[str]
-    port: int
-    name: str
-    user: str
-    password: pulumi.Input[str]  # a Pulumi secret
 
 
 class Database(pulumi.ComponentResource):

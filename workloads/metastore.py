@@ -17,6 +17,7 @@ from workloads import config_files, contract, sizing
 from workloads.objects import (
     TMP,
     Scope,
+    cluster_ip_service,
     config_volume,
     container,
     env,
@@ -37,8 +38,10 @@ PASSWORD_KEY = "password"
 PORT_NAME = "thrift"
 
 
-@dataclass
+@dataclass(frozen=True)
 class DatabaseConnection:
+    """What the metastore needs to connect (infra/database.py builds it from the RDS instance)."""
+
     host: pulumi.Input[str]
     port: pulumi.Input[int]
     name: str
@@ -156,18 +159,12 @@ class Metastore(pulumi.ComponentResource):
             ),
             opts=scope.opts(self),
         )
-        self.service = k8s.core.v1.Service(
+        self.service = cluster_ip_service(
+            scope,
+            self,
             f"{name}-svc",
-            metadata=scope.metadata(COMPONENT, contract.METASTORE_SERVICE),
-            spec=k8s.core.v1.ServiceSpecArgs(
-                type="ClusterIP",
-                selector=selector_labels(contract.METASTORE_SERVICE),
-                ports=[
-                    k8s.core.v1.ServicePortArgs(
-                        name=PORT_NAME, port=METASTORE_PORT, target_port=PORT_NAME, protocol="TCP"
-                    )
-                ],
-            ),
-            opts=scope.opts(self),
+            COMPONENT,
+            contract.METASTORE_SERVICE,
+            {PORT_NAME: METASTORE_PORT},
         )
         self.register_outputs({"service": self.service.metadata.name})

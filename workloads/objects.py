@@ -74,7 +74,7 @@ class Placement:
 
 
 def system_pool() -> Placement:
-    """The on-demand system group: everything but Spark workers (DESIGN.md, Placement)."""
+    """The on-demand system group: everything but Spark workers (docs/workloads.md)."""
     return Placement(node_selector={contract.POOL_LABEL: contract.SYSTEM_POOL})
 
 
@@ -271,5 +271,35 @@ def service_account(
         resource_name,
         metadata=scope.metadata(component, account, annotations=annotations),
         automount_service_account_token=False,
+        opts=scope.opts(parent),
+    )
+
+
+def cluster_ip_service(
+    scope: Scope,
+    parent: pulumi.Resource,
+    resource_name: str,
+    component: str,
+    name: str,
+    ports: Mapping[str, int],
+) -> k8s.core.v1.Service:
+    """A ClusterIP Service `name` in front of the pods labelled `name`.
+
+    ports: port name -> number; each targets the container port of the same name. ClusterIP
+    only: the UIs are reached with `kubectl port-forward` (docs/workloads.md).
+    """
+    return k8s.core.v1.Service(
+        resource_name,
+        metadata=scope.metadata(component, name),
+        spec=k8s.core.v1.ServiceSpecArgs(
+            type="ClusterIP",
+            selector=selector_labels(name),
+            ports=[
+                k8s.core.v1.ServicePortArgs(
+                    name=port_name, port=port, target_port=port_name, protocol="TCP"
+                )
+                for port_name, port in ports.items()
+            ],
+        ),
         opts=scope.opts(parent),
     )

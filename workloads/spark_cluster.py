@@ -21,6 +21,7 @@ from workloads.objects import (
     TMP,
     Scope,
     Scratch,
+    cluster_ip_service,
     config_volume,
     container,
     env,
@@ -177,23 +178,13 @@ class SparkCluster(pulumi.ComponentResource):
             ),
             opts=scope.opts(self),
         )
-        # ClusterIP only: the UI is reached with `kubectl port-forward` (docs/workloads.md).
-        self.master_service = k8s.core.v1.Service(
+        self.master_service = cluster_ip_service(
+            scope,
+            self,
             f"{name}-master-svc",
-            metadata=scope.metadata(COMPONENT, contract.SPARK_MASTER_SERVICE),
-            spec=k8s.core.v1.ServiceSpecArgs(
-                type="ClusterIP",
-                selector=selector_labels(contract.SPARK_MASTER_SERVICE),
-                ports=[
-                    k8s.core.v1.ServicePortArgs(
-                        name="spark", port=SPARK_MASTER_PORT, target_port="spark", protocol="TCP"
-                    ),
-                    k8s.core.v1.ServicePortArgs(
-                        name="http", port=SPARK_UI_PORT, target_port="http", protocol="TCP"
-                    ),
-                ],
-            ),
-            opts=scope.opts(self),
+            COMPONENT,
+            contract.SPARK_MASTER_SERVICE,
+            {"spark": SPARK_MASTER_PORT, "http": SPARK_UI_PORT},
         )
 
     def _workers(

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from tests.infra.harness import KUBECONFIG, Deployment, Registered, run_program
+from tests.pulumi_mocks import KUBECONFIG, Deployment, Registered, run_program
 from workloads import contract
 
 CLUSTER = "eks:index:Cluster"

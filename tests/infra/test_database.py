@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.infra.harness import CLUSTER_SG, TEST_DB_PASSWORD, Deployment, Registered
+from tests.pulumi_mocks import CLUSTER_SG, TEST_DB_PASSWORD, Deployment, Registered
 
 INSTANCE = "aws:rds/instance:Instance"
 INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.infra.harness import OIDC_ARN, Deployment, Registered, policy_statements
+from tests.pulumi_mocks import OIDC_ARN, Deployment, Registered, policy_statements
 from workloads import contract
 
 ROLE = "aws:iam/role:Role"

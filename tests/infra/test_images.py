@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.infra.harness import REPO, Deployment, Registered
+from tests.pulumi_mocks import REPO, Deployment, Registered
 
 IMAGE = "docker-build:index:Image"
 REPOSITORY = "aws:ecr/repository:Repository"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import ipaddress
 
 from infra.network import subnet_cidrs
-from tests.infra.harness import AZS, Deployment, Registered
+from tests.pulumi_mocks import AZS, Deployment, Registered
 
 SUBNET = "aws:ec2/subnet:Subnet"
 ROUTE_TABLE = "aws:ec2/routeTable:RouteTable"

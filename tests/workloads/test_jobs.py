@@ -4,8 +4,8 @@ and reachable by its executors, each job with its own identity."""
 from __future__ import annotations
 
 from core.settings import Settings
+from tests.pulumi_mocks import Deployment, deploy
 from tests.workloads.conftest import workloads_program
-from tests.workloads.harness import Deployment, deploy
 from tests.workloads.pods import container, env, pod_of
 from workloads import sizing
 

@@ -10,8 +10,8 @@ import pulumi
 import pulumi_kubernetes as k8s
 import pytest
 
+from tests.pulumi_mocks import Deployment, deploy
 from tests.workloads.conftest import PROVIDER_NAME, workloads_program
-from tests.workloads.harness import Deployment, deploy
 from workloads import contract
 
 KUBERNETES_VERSION = "1.31"

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from tests.workloads.harness import Deployment
+from tests.pulumi_mocks import Deployment
 from tests.workloads.pods import pod_of
 from workloads import contract
 

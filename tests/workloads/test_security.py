@@ -3,8 +3,8 @@ carrying it explicitly (non-root with the image's UID, no privileges, read-only 
 
 from __future__ import annotations
 
+from tests.pulumi_mocks import Deployment
 from tests.workloads.conftest import IMAGES
-from tests.workloads.harness import Deployment
 from tests.workloads.pods import containers, volume_sources
 from workloads import contract
 

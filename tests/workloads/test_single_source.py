@@ -26,8 +26,8 @@ from core.settings import (
     Settings,
     render_settings_toml,
 )
+from tests.pulumi_mocks import Deployment, Registered, deploy
 from tests.workloads.conftest import DB_HOST, DB_PORT, aws_settings, workloads_program
-from tests.workloads.harness import Deployment, Registered, deploy
 from tests.workloads.pods import container, pod_of, volume_sources
 from workloads import config_files, contract
 
