@@ -13,8 +13,10 @@ from core.properties import (
     MetastoreDatabase,
     metastore_site,
     render_hadoop_xml,
+    render_java_options,
     render_spark_defaults,
     spark_conf,
+    spark_daemon_conf,
 )
 from core.settings import (
     METASTORE_PORT,
@@ -83,6 +85,16 @@ def check_settings(settings: Settings) -> Settings:
 
 def spark_defaults(settings: Settings) -> str:
     return render_spark_defaults(spark_conf(settings))
+
+
+def spark_daemon_java_options() -> str:
+    """SPARK_DAEMON_JAVA_OPTS of the master, the workers and the History Server.
+
+    The daemons' own properties (core.properties.spark_daemon_conf, which the local stack
+    renders into its spark-defaults) go in as -D flags, so the spark-defaults ConfigMap
+    stays exactly the ETL session's properties.
+    """
+    return render_java_options(spark_daemon_conf(contract.SPARK_HISTORY_UI_PORT))
 
 
 def settings_toml(settings: Settings) -> str:

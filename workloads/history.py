@@ -27,7 +27,13 @@ from workloads.objects import (
     service_account,
     system_pool,
 )
-from workloads.spark_cluster import IMAGE_JARS, SPARK_CLASS, TINI, spark_conf_env, spark_conf_mount
+from workloads.spark_cluster import (
+    IMAGE_JARS,
+    SPARK_CLASS,
+    TINI,
+    spark_conf_mount,
+    spark_daemon_env,
+)
 
 COMPONENT = "spark-history"
 
@@ -66,7 +72,7 @@ class HistoryServer(pulumi.ComponentResource):
             image=args.image,
             command=[*TINI, SPARK_CLASS, "org.apache.spark.deploy.history.HistoryServer"],
             env=[
-                *spark_conf_env(),
+                *spark_daemon_env(),
                 *env(
                     {
                         "SPARK_DAEMON_MEMORY": sizing.SPARK_HISTORY_HEAP,

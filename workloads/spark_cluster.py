@@ -15,7 +15,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from core.settings import SPARK_MASTER_PORT, SPARK_UI_PORT, Settings
-from workloads import contract, sizing
+from workloads import config_files, contract, sizing
 from workloads.config_files import SPARK_CONF_DIR
 from workloads.objects import (
     TMP,
@@ -68,9 +68,6 @@ PRESTOP_DECOMMISSION = (
     "grep -qs '[C]oarseGrainedExecutorBackend' /proc/[0-9]*/cmdline; "
     "do sleep 2; i=$((i + 2)); done"
 )
-# Finished applications' work dirs (their jars, executor logs) are removed after a day;
-# otherwise an hourly job fills the emptyDir in weeks.
-WORKER_OPTS = "-Dspark.worker.cleanup.enabled=true -Dspark.worker.cleanup.appDataTtl=86400"
 
 
 @dataclass
@@ -87,6 +84,14 @@ class SparkClusterArgs:
 def spark_conf_env() -> list[k8s.core.v1.EnvVarArgs]:
     # HOME: Python and the JVM write caches under it; the root filesystem is read-only.
     return env({"SPARK_CONF_DIR": SPARK_CONF_DIR, "SPARK_HOME": SPARK_HOME, "HOME": TMP.path})
+
+
+def spark_daemon_env() -> list[k8s.core.v1.EnvVarArgs]:
+    """What every standalone daemon (master, worker, History Server) runs with."""
+    return [
+        *spark_conf_env(),
+        *env({"SPARK_DAEMON_JAVA_OPTS": config_files.spark_daemon_java_options()}),
+    ]
 
 
 def spark_conf_mount() -> k8s.core.v1.VolumeMountArgs:
@@ -141,7 +146,7 @@ class SparkCluster(pulumi.ComponentResource):
             ],
             env=[
                 pod_ip_env(),
-                *spark_conf_env(),
+                *spark_daemon_env(),
                 *env({"SPARK_DAEMON_MEMORY": sizing.SPARK_MASTER_HEAP}),
             ],
             ports=[
@@ -221,12 +226,11 @@ class SparkCluster(pulumi.ComponentResource):
             ),
             env=[
                 pod_ip_env(),
-                *spark_conf_env(),
+                *spark_daemon_env(),
                 *env(
                     {
                         "SPARK_DAEMON_MEMORY": f"{sizing.WORKER_DAEMON_HEAP_MIB}m",
                         "SPARK_LOCAL_DIRS": LOCAL_DIRS.path,
-                        "SPARK_WORKER_OPTS": WORKER_OPTS,
                     }
                 ),
             ],
