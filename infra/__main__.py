@@ -126,7 +126,13 @@ Workloads(
         # Metastore, master and drivers need the system group and DNS; workers need
         # their spot group. Being declared after these also makes `pulumi destroy`
         # delete every Kubernetes object before the nodes and the cluster.
-        depends_on=[cluster.system_nodes, cluster.spark_nodes, cluster.coredns],
+        depends_on=[
+            cluster.system_nodes,
+            cluster.spark_nodes,
+            cluster.coredns,
+            # The History Server reads the event-log directory at start.
+            storage.spark_events_marker,
+        ],
     ),
 )
 
