@@ -15,6 +15,7 @@ import pulumi_kubernetes as k8s
 from core.settings import METASTORE_PORT, Settings
 from workloads import config_files, contract, sizing
 from workloads.objects import (
+    NOT_SAFE_TO_EVICT,
     TMP,
     Scope,
     cluster_ip_service,
@@ -143,7 +144,9 @@ class Metastore(pulumi.ComponentResource):
                     ),
                 ),
                 template=k8s.core.v1.PodTemplateSpecArgs(
-                    metadata=k8s.meta.v1.ObjectMetaArgs(labels=labels),
+                    metadata=k8s.meta.v1.ObjectMetaArgs(
+                        labels=labels, annotations=NOT_SAFE_TO_EVICT
+                    ),
                     spec=pod_spec(
                         uid=contract.METASTORE_UID,
                         service_account=account.metadata.name,

@@ -19,6 +19,11 @@ PART_OF = "nginx-lakehouse"
 NAME_LABEL = "app.kubernetes.io/name"
 COMPONENT_LABEL = "app.kubernetes.io/component"
 ENVIRONMENT_LABEL = "lakehouse.io/environment"
+# Pods the Cluster Autoscaler must not evict to pack nodes: the Spark master (its running
+# applications would lose it), a running driver or maintenance job (the run), the metastore
+# (every commit). The autoscaler runs with skip-nodes-with-local-storage=false so that
+# workers' emptyDirs do not pin spot nodes, which also removed this protection from them.
+NOT_SAFE_TO_EVICT = {"cluster-autoscaler.kubernetes.io/safe-to-evict": "false"}
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ from core.settings import SPARK_MASTER_PORT, SPARK_UI_PORT, Settings
 from workloads import config_files, contract, sizing
 from workloads.config_files import SPARK_CONF_DIR
 from workloads.objects import (
+    NOT_SAFE_TO_EVICT,
     TMP,
     Scope,
     Scratch,
@@ -49,7 +50,17 @@ TINI = ["/usr/bin/tini", "--"]
 # classpath (the History Server reads the event logs from S3).
 IMAGE_JARS = "/opt/lakehouse/jars"
 WORKER_NAME = "spark-worker"
-WORKER_REPLICAS = 3
+# Workers scale on their CPU use (executors are processes inside the worker container, so
+# the pod's usage is theirs). Idle workers use ~2% of their request and a busy one (its
+# executors running tasks) 55-60%: a 40% target grows a busy pool every HPA cycle until
+# sparkMaxNodes, and shrinks an idle one to sparkMinNodes. Each new worker is Pending until
+# the Cluster Autoscaler adds a spot node for it (a worker fills a node). docs/aws.md.
+WORKER_CPU_TARGET_PERCENT = 40
+# Scale down one worker at a time, each after its decommission (the preStop hook, at most
+# TERMINATION_GRACE_SECONDS), and only after 10 minutes without load: a pause between two
+# stages of a run must not give its executors away.
+SCALE_DOWN_WINDOW_SECONDS = 600
+SCALE_DOWN_PERIOD_SECONDS = 180
 WORK_DIR = Scratch("work", "/var/spark/work", "10Gi")  # executors' jars, stdout/stderr
 LOCAL_DIRS = Scratch("local", "/var/spark/local", "30Gi")  # shuffle and spill
 
@@ -79,6 +90,8 @@ class SparkClusterArgs:
     instance_type: str
     worker_role_arn: pulumi.Input[str]
     master_role_arn: pulumi.Input[str] | None = None
+    min_workers: int = 3  # sparkMinNodes: one worker per spot node
+    max_workers: int = 6  # sparkMaxNodes
 
 
 def spark_conf_env() -> list[k8s.core.v1.EnvVarArgs]:
@@ -102,6 +115,7 @@ class SparkCluster(pulumi.ComponentResource):
     master_service: k8s.core.v1.Service
     master: k8s.apps.v1.Deployment
     workers: k8s.apps.v1.Deployment
+    worker_autoscaler: k8s.autoscaling.v2.HorizontalPodAutoscaler
     worker_budget: k8s.policy.v1.PodDisruptionBudget
     worker_size: pulumi.Output[sizing.WorkerSize]
 
@@ -170,7 +184,8 @@ class SparkCluster(pulumi.ComponentResource):
                 strategy=k8s.apps.v1.DeploymentStrategyArgs(type="Recreate"),
                 template=k8s.core.v1.PodTemplateSpecArgs(
                     metadata=k8s.meta.v1.ObjectMetaArgs(
-                        labels=scope.labels(contract.SPARK_MASTER_SERVICE, COMPONENT)
+                        labels=scope.labels(contract.SPARK_MASTER_SERVICE, COMPONENT),
+                        annotations=NOT_SAFE_TO_EVICT,
                     ),
                     spec=pod_spec(
                         uid=contract.SPARK_UID,
@@ -255,7 +270,9 @@ class SparkCluster(pulumi.ComponentResource):
             f"{name}-worker",
             metadata=scope.metadata(COMPONENT, WORKER_NAME),
             spec=k8s.apps.v1.DeploymentSpecArgs(
-                replicas=WORKER_REPLICAS,
+                # No replicas: the HorizontalPodAutoscaler below owns the count; a value here
+                # would reset it on every `pulumi up`. A new Deployment starts with one pod
+                # and the autoscaler brings it to min_workers at once.
                 selector=k8s.meta.v1.LabelSelectorArgs(match_labels=selector_labels(WORKER_NAME)),
                 # A worker fills its node: replace one at a time, never surge onto a full node.
                 strategy=k8s.apps.v1.DeploymentStrategyArgs(
@@ -275,6 +292,41 @@ class SparkCluster(pulumi.ComponentResource):
                         containers=[worker],
                         volumes=[conf_volume, TMP.volume(), WORK_DIR.volume(), LOCAL_DIRS.volume()],
                         termination_grace_period_seconds=TERMINATION_GRACE_SECONDS,
+                    ),
+                ),
+            ),
+            opts=scope.opts(self),
+        )
+        self.worker_autoscaler = k8s.autoscaling.v2.HorizontalPodAutoscaler(
+            f"{name}-worker-hpa",
+            metadata=scope.metadata(COMPONENT, WORKER_NAME),
+            spec=k8s.autoscaling.v2.HorizontalPodAutoscalerSpecArgs(
+                scale_target_ref=k8s.autoscaling.v2.CrossVersionObjectReferenceArgs(
+                    api_version="apps/v1", kind="Deployment", name=self.workers.metadata.name
+                ),
+                min_replicas=args.min_workers,
+                max_replicas=args.max_workers,
+                metrics=[
+                    k8s.autoscaling.v2.MetricSpecArgs(
+                        type="Resource",
+                        resource=k8s.autoscaling.v2.ResourceMetricSourceArgs(
+                            name="cpu",
+                            target=k8s.autoscaling.v2.MetricTargetArgs(
+                                type="Utilization",
+                                average_utilization=WORKER_CPU_TARGET_PERCENT,
+                            ),
+                        ),
+                    )
+                ],
+                behavior=k8s.autoscaling.v2.HorizontalPodAutoscalerBehaviorArgs(
+                    scale_down=k8s.autoscaling.v2.HPAScalingRulesArgs(
+                        stabilization_window_seconds=SCALE_DOWN_WINDOW_SECONDS,
+                        select_policy="Min",
+                        policies=[
+                            k8s.autoscaling.v2.HPAScalingPolicyArgs(
+                                type="Pods", value=1, period_seconds=SCALE_DOWN_PERIOD_SECONDS
+                            )
+                        ],
                     ),
                 ),
             ),
