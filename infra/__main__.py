@@ -95,6 +95,7 @@ autoscaler = ClusterAutoscaler(
         region=cfg.region,
         chart_version=cfg.cluster_autoscaler_chart_version,
         image_tag=cfg.cluster_autoscaler_image_tag,
+        metrics_server_chart_version=cfg.metrics_server_chart_version,
         oidc_provider_arn=cluster.oidc_provider_arn,
         oidc_provider_url=cluster.oidc_provider_url,
         provider=cluster.provider,
@@ -119,6 +120,9 @@ Workloads(
         role_arns=identities.role_arns,
         database=database.connection,
         spark_instance_type=cfg.spark_nodes.instance_types[0],
+        # One worker per spot node: the workers' autoscaler spans the node group's range.
+        spark_min_workers=cfg.spark_nodes.min_nodes,
+        spark_max_workers=cfg.spark_nodes.max_nodes,
         environment=cfg.stack,
     ),
     opts=pulumi.ResourceOptions(

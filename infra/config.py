@@ -57,6 +57,7 @@ class StackConfig:
     spark_nodes: NodeGroupConfig
     cluster_autoscaler_chart_version: str
     cluster_autoscaler_image_tag: str
+    metrics_server_chart_version: str
     database: DatabaseConfig
     # One switch for "data outlives `pulumi destroy`": RDS deletion protection and final
     # snapshot on, bucket force_destroy and ECR force_delete off.
@@ -114,6 +115,7 @@ def _read() -> StackConfig:
         spark_nodes=node_group("spark"),
         cluster_autoscaler_chart_version=cfg.require("clusterAutoscalerChartVersion"),
         cluster_autoscaler_image_tag=cfg.require("clusterAutoscalerImageTag"),
+        metrics_server_chart_version=cfg.require("metricsServerChartVersion"),
         database=DatabaseConfig(
             instance_class=cfg.require("dbInstanceClass"),
             engine_version=cfg.require("dbEngineVersion"),

@@ -69,6 +69,8 @@ def fake_workloads_stack() -> types.ModuleType:
         role_arns: Any
         database: Any
         spark_instance_type: Any
+        spark_min_workers: Any
+        spark_max_workers: Any
         environment: Any
 
     class Workloads(pulumi.ComponentResource):
@@ -90,6 +92,7 @@ def fake_workloads_stack() -> types.ModuleType:
                     },
                     "dbPassword": db.password,
                     "sparkInstanceType": args.spark_instance_type,
+                    "sparkWorkers": [args.spark_min_workers, args.spark_max_workers],
                     "environment": args.environment,
                 },
                 opts=pulumi.ResourceOptions(parent=self),
@@ -216,3 +219,8 @@ def test_every_kubernetes_object_goes_to_this_stacks_cluster(deployment: Deploym
     objects = [r for r in deployment.resources if r.custom and r.type.startswith("kubernetes:")]
     assert objects
     assert [o.name for o in objects if not o.provider.startswith(provider.urn)] == []
+
+
+def test_workloads_scale_workers_over_the_spark_node_groups_range(handover: Registered):
+    # Pulumi.yaml defaults (dev sets neither): one worker per spot node, 3 to 6.
+    assert handover.inputs["sparkWorkers"] == [3, 6]
