@@ -36,6 +36,8 @@ storage = Storage(
     StorageArgs(
         name_prefix=cfg.cluster_name,
         force_destroy=not cfg.protect_data,
+        protect=cfg.protect_data,
+        retain_on_delete=cfg.keep_data_on_destroy,
         raw_log_retention_days=cfg.raw_log_retention_days,
         noncurrent_version_retention_days=cfg.noncurrent_version_retention_days,
     ),
@@ -65,6 +67,7 @@ database = Database(
         private_subnet_ids=network.private_subnet_ids,
         client_security_group_id=cluster.node_security_group_id,
         protect_data=cfg.protect_data,
+        keep_data_on_destroy=cfg.keep_data_on_destroy,
     ),
 )
 

@@ -59,9 +59,13 @@ class StackConfig:
     cluster_autoscaler_image_tag: str
     metrics_server_chart_version: str
     database: DatabaseConfig
-    # One switch for "data outlives `pulumi destroy`": RDS deletion protection and final
-    # snapshot on, bucket force_destroy and ECR force_delete off.
+    # `pulumi destroy` refuses up front (Pulumi `protect` on the database and the buckets,
+    # RDS deletion protection; bucket force_destroy and ECR force_delete off).
     protect_data: bool
+    # `pulumi destroy` leaves the data behind: a final RDS snapshot (and the automated
+    # backups), the buckets (retain_on_delete). Independent of protect_data, so lifting the
+    # protection to tear a stack down does not also throw the data away.
+    keep_data_on_destroy: bool
     raw_log_retention_days: int
     noncurrent_version_retention_days: int
 
@@ -125,6 +129,7 @@ def _read() -> StackConfig:
             password=cfg.require_secret("metastoreDbPassword").apply(_checked_password),
         ),
         protect_data=cfg.require_bool("protectData"),
+        keep_data_on_destroy=cfg.require_bool("keepDataOnDestroy"),
         raw_log_retention_days=cfg.require_int("rawLogRetentionDays"),
         noncurrent_version_retention_days=cfg.require_int("noncurrentVersionRetentionDays"),
     )

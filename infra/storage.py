@@ -28,6 +28,10 @@ class StorageArgs:
     force_destroy: bool
     raw_log_retention_days: int
     noncurrent_version_retention_days: int
+    # Pulumi `protect`: `pulumi destroy` refuses up front instead of failing half-way.
+    protect: bool = False
+    # `pulumi destroy` removes the buckets from the stack and leaves them, data included.
+    retain_on_delete: bool = False
 
 
 @dataclass
@@ -46,12 +50,19 @@ class _SecureBucket(pulumi.ComponentResource):
         spec: _BucketSpec,
         force_destroy: bool,
         opts: pulumi.ResourceOptions,
+        protect: bool = False,
+        retain_on_delete: bool = False,
     ):
         super().__init__("lakehouse:infra:SecureBucket", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
 
         bucket = aws.s3.Bucket(
-            name, bucket_prefix=bucket_prefix, force_destroy=force_destroy, opts=child
+            name,
+            bucket_prefix=bucket_prefix,
+            force_destroy=force_destroy,
+            opts=pulumi.ResourceOptions(
+                parent=self, protect=protect, retain_on_delete=retain_on_delete
+            ),
         )
         public_access = aws.s3.BucketPublicAccessBlock(
             f"{name}-public-access",
@@ -220,6 +231,8 @@ class Storage(pulumi.ComponentResource):
                 bucket_prefix=f"{args.name_prefix}-{key}-",
                 spec=spec,
                 force_destroy=args.force_destroy,
+                protect=args.protect,
+                retain_on_delete=args.retain_on_delete,
                 opts=pulumi.ResourceOptions(parent=self),
             ).bucket
             for key, spec in specs.items()

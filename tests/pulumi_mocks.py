@@ -212,6 +212,9 @@ OUTPUTS: dict[str, Callable[[str, dict[str, Any]], dict[str, Any]]] = {
     "docker-build:index:Image": lambda n, _: {
         "digest": "sha256:" + hashlib.sha256(n.encode()).hexdigest()
     },
+    "random:index/randomId:RandomId": lambda n, inputs: {
+        "hex": hashlib.sha256(n.encode()).hexdigest()[: 2 * int(inputs["byteLength"])]
+    },
     "eks:index:Cluster": lambda n, _: {
         "kubeconfigJson": KUBECONFIG,
         "oidcProviderArn": OIDC_ARN,
