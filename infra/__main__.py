@@ -12,7 +12,7 @@ import pulumi
 from core.settings import SPARK_UI_PORT
 from infra.autoscaler import ClusterAutoscaler, ClusterAutoscalerArgs
 from infra.cluster import Cluster, ClusterArgs, spark_node_group, system_node_group
-from infra.config import load_config
+from infra.config import load_config, reject_creator_as_admin
 from infra.database import Database, DatabaseArgs
 from infra.iam import WorkloadIdentities, WorkloadIdentitiesArgs
 from infra.images import Images, ImagesArgs
@@ -25,6 +25,7 @@ from workloads.stack import Workloads, WorkloadsArgs
 # Pulumi runs this file from infra/; `core`, `infra` and `workloads` resolve through the
 # project's editable install in .venv (`make setup`: pip install -e .).
 cfg = load_config()
+reject_creator_as_admin(cfg)
 
 network = Network(
     "network",

@@ -13,6 +13,7 @@ import ipaddress
 from dataclasses import dataclass
 
 import pulumi
+import pulumi_aws as aws
 
 from workloads.sizing import NODE_TYPES
 
@@ -185,6 +186,23 @@ def _check(config: StackConfig) -> None:
     ):
         if days < 1:
             raise StackConfigError(f"config '{key}' must be at least 1 day (got {days})")
+
+
+def reject_creator_as_admin(config: StackConfig) -> None:
+    """The identity running `pulumi up` is cluster admin already; a second entry fails.
+
+    EKS gives the cluster's creator an admin access entry of its own
+    (bootstrapClusterCreatorAdminPermissions); listing the same principal in
+    adminPrincipalArns makes a duplicate entry, which EKS refuses after the cluster exists.
+    """
+    caller = aws.get_caller_identity()
+    # An assumed-role session (SSO, CI) is entered as its role, as EKS does.
+    creator = aws.iam.get_session_context(arn=caller.arn).issuer_arn
+    if creator in config.admin_principal_arns:
+        raise StackConfigError(
+            f"config 'adminPrincipalArns': {creator} is the creator of the cluster (you, running "
+            "pulumi), who is cluster admin already; remove it from the list"
+        )
 
 
 def _checked_password(password: str) -> str:

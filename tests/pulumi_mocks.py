@@ -55,9 +55,10 @@ OIDC_ARN = f"arn:aws:iam::{ACCOUNT}:oidc-provider/oidc.eks.{REGION}.amazonaws.co
 KUBECONFIG = json.dumps({"apiVersion": "v1", "kind": "Config", "clusters": [{"name": "mock"}]})
 CLUSTER_SG = "sg-eks-cluster-mock"
 # The zones of us-east-1 and their ids, as AWS lists them for an account. use1-az3 is the
-# one EKS refuses control-plane subnets in; its name differs per account, its id does not.
+# one EKS refuses control-plane subnets in; its name differs per account (here us-east-1c),
+# its id does not.
 AZS = ["us-east-1a", "us-east-1b", "us-east-1c", "us-east-1d", "us-east-1e", "us-east-1f"]
-AZ_IDS = ["use1-az1", "use1-az2", "use1-az4", "use1-az3", "use1-az5", "use1-az6"]
+AZ_IDS = ["use1-az1", "use1-az2", "use1-az3", "use1-az4", "use1-az5", "use1-az6"]
 CREATOR_ARN = f"arn:aws:iam::{ACCOUNT}:user/deployer"
 
 
