@@ -36,6 +36,8 @@ SPARK_CONF_DIR = "/etc/spark/conf"
 SPARK_DEFAULTS_FILE = "spark-defaults.conf"
 METASTORE_CONF_DIR = "/etc/hive-metastore"
 METASTORE_SITE_FILE = "metastore-site.xml"
+# Where the metastore image keeps the RDS CA bundle (workloads/images/hive-metastore).
+RDS_CA_BUNDLE = "/opt/hive-metastore/rds-ca-bundle.pem"
 
 
 def _in_cluster_host(host: str, service: str) -> bool:
@@ -102,9 +104,13 @@ def settings_toml(settings: Settings) -> str:
 
 
 def jdbc_url(host: str, port: int | float, database: str) -> str:
-    # RDS PostgreSQL 15+ refuses unencrypted connections (rds.force_ssl=1); `require`
-    # encrypts without pinning the RDS CA (the image carries no CA bundle).
-    return f"jdbc:postgresql://{host}:{int(port)}/{database}?sslmode=require"
+    # RDS refuses unencrypted connections (rds.force_ssl=1); verify-full also checks that
+    # the server's certificate is signed by an RDS CA (the bundle in the image) and names
+    # this host, so nothing in between can pose as the database.
+    return (
+        f"jdbc:postgresql://{host}:{int(port)}/{database}"
+        f"?sslmode=verify-full&sslrootcert={RDS_CA_BUNDLE}"
+    )
 
 
 def metastore_site_xml(settings: Settings, url: str, user: str) -> str:

@@ -224,3 +224,11 @@ def test_every_kubernetes_object_goes_to_this_stacks_cluster(deployment: Deploym
 def test_workloads_scale_workers_over_the_spark_node_groups_range(handover: Registered):
     # Pulumi.yaml defaults (dev sets neither): one worker per spot node, 3 to 6.
     assert handover.inputs["sparkWorkers"] == [3, 6]
+
+
+def test_s3a_authenticates_with_the_web_identity_provider_only(handover: Registered):
+    # IRSA's token and role; not the SDK's shared default-chain instance (issue #13, item 5).
+    conf = handover.inputs["settings"]["spark"]["conf"]
+    assert conf["spark.hadoop.fs.s3a.aws.credentials.provider"] == (
+        "software.amazon.awssdk.auth.credentials.WebIdentityTokenFileCredentialsProvider"
+    )

@@ -43,8 +43,12 @@ def test_metastore_connects_to_the_given_database_over_tls(deployment: Deploymen
         for c in deployment.of_kind("ConfigMap")
         if "metastore-site.xml" in c.manifest()["data"]
     )
-    url = f"jdbc:postgresql://{DB_HOST}:{DB_PORT}/metastore?sslmode=require"
-    assert f"<value>{url}</value>" in site
+    # verify-full: the server's certificate must chain to the RDS CAs and name the host.
+    url = (
+        f"jdbc:postgresql://{DB_HOST}:{DB_PORT}/metastore"
+        "?sslmode=verify-full&sslrootcert=/opt/hive-metastore/rds-ca-bundle.pem"
+    )
+    assert f"<value>{url.replace('&', '&amp;')}</value>" in site  # XML-escaped
     assert "<value>hive</value>" in site
 
 

@@ -73,7 +73,11 @@ def test_metastore_site_is_metastore_site(deployment: Deployment, settings: Sett
         deployment, "Deployment", "hive-metastore", config_files.METASTORE_CONF_DIR
     )
     database = MetastoreDatabase(
-        jdbc_url=f"jdbc:postgresql://{DB_HOST}:{DB_PORT}/metastore?sslmode=require", user="hive"
+        jdbc_url=(
+            f"jdbc:postgresql://{DB_HOST}:{DB_PORT}/metastore"
+            "?sslmode=verify-full&sslrootcert=/opt/hive-metastore/rds-ca-bundle.pem"
+        ),
+        user="hive",
     )
     props = metastore_site(settings, database, METASTORE_PORT)
     # Hadoop 3.3.6 in the metastore image takes SDK v1 credential classes (IRSA via STS).
