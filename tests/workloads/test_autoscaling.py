@@ -91,3 +91,15 @@ def test_the_autoscaler_does_not_evict_the_master_or_the_metastore(
     template = deployment.named("Deployment", name).manifest()["spec"]["template"]
     annotations = template["metadata"]["annotations"]
     assert annotations["cluster-autoscaler.kubernetes.io/safe-to-evict"] == "false"
+
+
+def test_a_running_application_may_take_the_new_workers_cores(deployment: Deployment) -> None:
+    # Standalone gives a running application the cores of workers that register later only
+    # while spark.cores.max is unset (it defaults to "all").
+    for config_map in deployment.of_kind("ConfigMap"):
+        for text in config_map.manifest()["data"].values():
+            assert "spark.cores.max" not in text
+    for obj, pod in deployment.pod_specs():
+        for c in pod["containers"]:
+            for variable in c.get("env", []):
+                assert "spark.cores.max" not in str(variable.get("value", "")), obj.k8s_name
