@@ -51,8 +51,9 @@ TINI = ["/usr/bin/tini", "--"]
 IMAGE_JARS = "/opt/lakehouse/jars"
 WORKER_NAME = "spark-worker"
 # Workers scale on their CPU use (executors are processes inside the worker container, so
-# the pod's usage is theirs). Idle workers use ~2% of their request and a busy one (its
-# executors running tasks) 55-60%: a 40% target grows a busy pool every HPA cycle until
+# the pod's usage is theirs). The request is most of the node (t3.medium: 1650m); a busy
+# worker uses at least one core of it (60%; about all of it with the default 2-core
+# executor), an idle one ~2%: a 40% target grows a busy pool every HPA cycle until
 # sparkMaxNodes, and shrinks an idle one to sparkMinNodes. Each new worker is Pending until
 # the Cluster Autoscaler adds a spot node for it (a worker fills a node). docs/aws.md.
 WORKER_CPU_TARGET_PERCENT = 40
