@@ -145,6 +145,37 @@ def spark_conf(settings: Settings) -> dict[str, str]:
     return conf
 
 
+def spark_daemon_conf(history_ui_port: int) -> dict[str, str]:
+    """Properties of the standalone daemons (master, workers, History Server), not of a session.
+
+    The local stack appends them to its spark-defaults; the EKS workloads pass them as
+    SPARK_DAEMON_JAVA_OPTS. Both call this, so the daemons behave alike in both places.
+    """
+    return {
+        # No REST submission server: one listening port fewer, and jobs are submitted by
+        # drivers in client mode only.
+        "spark.master.rest.enabled": "false",
+        # A worker registers its decommission signal handler only with this on; the pod's
+        # preStop hook (and the local-stack tests) send that signal.
+        "spark.decommission.enabled": "true",
+        "spark.worker.decommission.signal": "PWR",
+        # Finished applications' work dirs (jars, executor logs) are removed after a day;
+        # otherwise an hourly job fills the work dir in weeks.
+        "spark.worker.cleanup.enabled": "true",
+        "spark.worker.cleanup.appDataTtl": "86400",
+        "spark.history.ui.port": str(history_ui_port),
+        "spark.history.fs.update.interval": "5s",
+    }
+
+
+def render_java_options(conf: Mapping[str, str]) -> str:
+    """`-Dkey=value` flags (sorted) for SPARK_DAEMON_JAVA_OPTS; values must hold no spaces."""
+    bad = [k for k, v in conf.items() if any(c.isspace() for c in k + v)]
+    if bad:
+        raise ValueError(f"properties with spaces cannot be passed as -D flags: {bad}")
+    return " ".join(f"-D{key}={value}" for key, value in sorted(conf.items()))
+
+
 def render_spark_defaults(conf: Mapping[str, str]) -> str:
     """spark-defaults.conf text (one `key value` per line, sorted for stable diffs)."""
     return "".join(f"{key} {value}\n" for key, value in sorted(conf.items()))

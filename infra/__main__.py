@@ -7,33 +7,25 @@ workload; ECR repositories with the images built from this repository; and, on t
 Kubernetes workloads (`workloads.stack`). Usage and configuration: docs/aws.md.
 """
 
-import importlib
-import sys
-from dataclasses import fields
-from pathlib import Path
+import pulumi
 
-# Pulumi runs this file with cwd=infra/ and only infra/ on sys.path; putting the repo root
-# first makes `infra`, `lakehouse` and `workloads` resolve to this checkout whether or not
-# it is installed in the virtualenv.
-_REPO_ROOT = str(Path(__file__).resolve().parents[1])
-if _REPO_ROOT not in sys.path:
-    sys.path.insert(0, _REPO_ROOT)
+from core.settings import SPARK_UI_PORT
+from infra.autoscaler import ClusterAutoscaler, ClusterAutoscalerArgs
+from infra.cluster import Cluster, ClusterArgs, spark_node_group, system_node_group
+from infra.config import load_config, reject_creator_as_admin
+from infra.database import Database, DatabaseArgs
+from infra.iam import WorkloadIdentities, WorkloadIdentitiesArgs
+from infra.images import Images, ImagesArgs
+from infra.lakehouse_settings import aws_settings
+from infra.network import Network, NetworkArgs
+from infra.storage import Storage, StorageArgs
+from workloads import contract
+from workloads.stack import Workloads, WorkloadsArgs
 
-import pulumi  # noqa: E402
-
-from core.settings import SPARK_UI_PORT  # noqa: E402
-from infra.autoscaler import ClusterAutoscaler, ClusterAutoscalerArgs  # noqa: E402
-from infra.cluster import Cluster, ClusterArgs, spark_node_group, system_node_group  # noqa: E402
-from infra.config import load_config  # noqa: E402
-from infra.database import Database, DatabaseArgs, DatabaseConnection  # noqa: E402
-from infra.iam import WorkloadIdentities, WorkloadIdentitiesArgs  # noqa: E402
-from infra.images import Images, ImagesArgs  # noqa: E402
-from infra.lakehouse_settings import aws_settings  # noqa: E402
-from infra.network import Network, NetworkArgs  # noqa: E402
-from infra.storage import Storage, StorageArgs  # noqa: E402
-from workloads import contract  # noqa: E402
-
+# Pulumi runs this file from infra/; `core`, `infra` and `workloads` resolve through the
+# project's editable install in .venv (`make setup`: pip install -e .).
 cfg = load_config()
+reject_creator_as_admin(cfg)
 
 network = Network(
     "network",
@@ -45,6 +37,8 @@ storage = Storage(
     StorageArgs(
         name_prefix=cfg.cluster_name,
         force_destroy=not cfg.protect_data,
+        protect=cfg.protect_data,
+        retain_on_delete=cfg.keep_data_on_destroy,
         raw_log_retention_days=cfg.raw_log_retention_days,
         noncurrent_version_retention_days=cfg.noncurrent_version_retention_days,
     ),
@@ -74,6 +68,7 @@ database = Database(
         private_subnet_ids=network.private_subnet_ids,
         client_security_group_id=cluster.node_security_group_id,
         protect_data=cfg.protect_data,
+        keep_data_on_destroy=cfg.keep_data_on_destroy,
     ),
 )
 
@@ -104,6 +99,7 @@ autoscaler = ClusterAutoscaler(
         region=cfg.region,
         chart_version=cfg.cluster_autoscaler_chart_version,
         image_tag=cfg.cluster_autoscaler_image_tag,
+        metrics_server_chart_version=cfg.metrics_server_chart_version,
         oidc_provider_arn=cluster.oidc_provider_arn,
         oidc_provider_url=cluster.oidc_provider_url,
         provider=cluster.provider,
@@ -119,43 +115,34 @@ settings = aws_settings(
 )
 
 
-def deploy_workloads() -> None:
-    """Hive Metastore, Spark and the jobs, declared by `workloads.stack` (if present)."""
-    try:
-        workloads_stack = importlib.import_module("workloads.stack")
-    except ModuleNotFoundError as exc:
-        if exc.name != "workloads.stack":
-            raise  # the module exists but is broken: fail loudly, never skip silently
-        pulumi.log.warn("workloads/stack.py not found: the Kubernetes workloads are not deployed")
-        return
-
-    # workloads.stack may declare its own DatabaseConnection; ours has the same fields.
-    connection_type = getattr(workloads_stack, "DatabaseConnection", DatabaseConnection)
-    connection = database.connection
-    workloads_stack.Workloads(
-        "lakehouse",
-        workloads_stack.WorkloadsArgs(
-            provider=cluster.provider,
-            settings=settings,
-            images=images.refs,
-            role_arns=identities.role_arns,
-            database=connection_type(
-                **{f.name: getattr(connection, f.name) for f in fields(connection)}
-            ),
-            spark_instance_type=cfg.spark_nodes.instance_types[0],
-            environment=cfg.stack,
-        ),
-        opts=pulumi.ResourceOptions(
-            provider=cluster.provider,
-            # Metastore, master and drivers need the system group and DNS; workers need
-            # their spot group. Being declared after these also makes `pulumi destroy`
-            # delete every Kubernetes object before the nodes and the cluster.
-            depends_on=[cluster.system_nodes, cluster.spark_nodes, cluster.coredns],
-        ),
-    )
-
-
-deploy_workloads()
+Workloads(
+    "lakehouse",
+    WorkloadsArgs(
+        provider=cluster.provider,
+        settings=settings,
+        images=images.refs,
+        role_arns=identities.role_arns,
+        database=database.connection,
+        spark_instance_type=cfg.spark_nodes.instance_types[0],
+        # One worker per spot node: the workers' autoscaler spans the node group's range.
+        spark_min_workers=cfg.spark_nodes.min_nodes,
+        spark_max_workers=cfg.spark_nodes.max_nodes,
+        environment=cfg.stack,
+    ),
+    opts=pulumi.ResourceOptions(
+        provider=cluster.provider,
+        # Metastore, master and drivers need the system group and DNS; workers need
+        # their spot group. Being declared after these also makes `pulumi destroy`
+        # delete every Kubernetes object before the nodes and the cluster.
+        depends_on=[
+            cluster.system_nodes,
+            cluster.spark_nodes,
+            cluster.coredns,
+            # The History Server reads the event-log directory at start.
+            storage.spark_events_marker,
+        ],
+    ),
+)
 
 pulumi.export("region", cfg.region)
 pulumi.export("clusterName", cluster.cluster_name)

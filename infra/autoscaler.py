@@ -1,4 +1,10 @@
-"""Cluster Autoscaler: makes the node groups' min..max ranges (Spark: 3-6) real.
+"""Cluster Autoscaler and metrics-server: make the node groups' min..max ranges (Spark: 3-6) real.
+
+The Spark workers' HorizontalPodAutoscaler (workloads/spark_cluster.py) reads their CPU use
+from metrics-server and adds workers up to sparkMaxNodes; each new worker fills a spot node,
+so it is Pending until the Cluster Autoscaler adds one. When the HPA removes workers (one at
+a time, each decommissioned by its preStop hook), their nodes are empty and the Cluster
+Autoscaler removes them. Why an HPA on CPU and not KEDA on the Spark master's API: docs/aws.md.
 
 Why the Cluster Autoscaler and not Karpenter: the design fixes two managed node groups
 with explicit sizes, labels and taints, and the autoscaler works on exactly those (EKS
@@ -22,6 +28,18 @@ from workloads import contract
 NAMESPACE = "kube-system"
 SERVICE_ACCOUNT = "cluster-autoscaler"
 CHART_REPO = "https://kubernetes.github.io/autoscaler"
+METRICS_SERVER_REPO = "https://kubernetes-sigs.github.io/metrics-server/"
+# Requests of the two system pods, set here so the capacity of the system group can be
+# checked (tests/infra/test_capacity.py): the autoscaler's is what the AWS guide sizes it
+# with, metrics-server's is its chart's default.
+AUTOSCALER_RESOURCES = {
+    "requests": {"cpu": "100m", "memory": "600Mi"},
+    "limits": {"memory": "600Mi"},
+}
+METRICS_SERVER_RESOURCES = {
+    "requests": {"cpu": "100m", "memory": "200Mi"},
+    "limits": {"memory": "200Mi"},
+}
 
 # Read-only calls the autoscaler makes to build its picture of the groups; AWS does not
 # support resource-level restrictions on them.
@@ -72,6 +90,7 @@ class ClusterAutoscalerArgs:
     region: str
     chart_version: str
     image_tag: str
+    metrics_server_chart_version: str
     oidc_provider_arn: pulumi.Input[str]
     oidc_provider_url: pulumi.Input[str]
     provider: k8s.Provider
@@ -81,6 +100,7 @@ class ClusterAutoscalerArgs:
 
 class ClusterAutoscaler(pulumi.ComponentResource):
     release: k8s.helm.v3.Release
+    metrics_server: k8s.helm.v3.Release
 
     def __init__(
         self, name: str, args: ClusterAutoscalerArgs, opts: pulumi.ResourceOptions | None = None
@@ -117,6 +137,7 @@ class ClusterAutoscaler(pulumi.ComponentResource):
                 },
                 # Never on the spot group it may shrink.
                 "nodeSelector": {contract.POOL_LABEL: contract.SYSTEM_POOL},
+                "resources": AUTOSCALER_RESOURCES,
                 "extraArgs": {
                     # Spark workers keep shuffle data in emptyDir volumes; with the default
                     # (true) no Spark node would ever be scaled down.
@@ -124,6 +145,21 @@ class ClusterAutoscaler(pulumi.ComponentResource):
                     "balance-similar-node-groups": "true",
                     "expander": "least-waste",
                 },
+            },
+            opts=pulumi.ResourceOptions(
+                parent=self, provider=args.provider, depends_on=[args.system_nodes]
+            ),
+        )
+        # The resource metrics API the workers' HorizontalPodAutoscaler reads (EKS ships none).
+        self.metrics_server = k8s.helm.v3.Release(
+            f"{name}-metrics-server",
+            chart="metrics-server",
+            version=args.metrics_server_chart_version,
+            repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=METRICS_SERVER_REPO),
+            namespace=NAMESPACE,
+            values={
+                "nodeSelector": {contract.POOL_LABEL: contract.SYSTEM_POOL},
+                "resources": METRICS_SERVER_RESOURCES,
             },
             opts=pulumi.ResourceOptions(
                 parent=self, provider=args.provider, depends_on=[args.system_nodes]

@@ -214,6 +214,10 @@ class Cluster(pulumi.ComponentResource):
                     capacity_type=spec.capacity_type,
                     instance_types=list(size.instance_types),
                     ami_type=_AMI_TYPE,
+                    # With a launch template, EKS keeps a node group on the version it was
+                    # created with: without this, a kubernetesVersion bump upgrades the control
+                    # plane and leaves the nodes behind (until they are too old to join).
+                    version=args.kubernetes_version,
                     scaling_config=aws.eks.NodeGroupScalingConfigArgs(
                         min_size=size.min_nodes,
                         desired_size=size.min_nodes,

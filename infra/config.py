@@ -13,6 +13,7 @@ import ipaddress
 from dataclasses import dataclass
 
 import pulumi
+import pulumi_aws as aws
 
 from workloads.sizing import NODE_TYPES
 
@@ -57,10 +58,15 @@ class StackConfig:
     spark_nodes: NodeGroupConfig
     cluster_autoscaler_chart_version: str
     cluster_autoscaler_image_tag: str
+    metrics_server_chart_version: str
     database: DatabaseConfig
-    # One switch for "data outlives `pulumi destroy`": RDS deletion protection and final
-    # snapshot on, bucket force_destroy and ECR force_delete off.
+    # `pulumi destroy` refuses up front (Pulumi `protect` on the database and the buckets,
+    # RDS deletion protection; bucket force_destroy and ECR force_delete off).
     protect_data: bool
+    # `pulumi destroy` leaves the data behind: a final RDS snapshot (and the automated
+    # backups), the buckets (retain_on_delete). Independent of protect_data, so lifting the
+    # protection to tear a stack down does not also throw the data away.
+    keep_data_on_destroy: bool
     raw_log_retention_days: int
     noncurrent_version_retention_days: int
 
@@ -114,6 +120,7 @@ def _read() -> StackConfig:
         spark_nodes=node_group("spark"),
         cluster_autoscaler_chart_version=cfg.require("clusterAutoscalerChartVersion"),
         cluster_autoscaler_image_tag=cfg.require("clusterAutoscalerImageTag"),
+        metrics_server_chart_version=cfg.require("metricsServerChartVersion"),
         database=DatabaseConfig(
             instance_class=cfg.require("dbInstanceClass"),
             engine_version=cfg.require("dbEngineVersion"),
@@ -123,6 +130,7 @@ def _read() -> StackConfig:
             password=cfg.require_secret("metastoreDbPassword").apply(_checked_password),
         ),
         protect_data=cfg.require_bool("protectData"),
+        keep_data_on_destroy=cfg.require_bool("keepDataOnDestroy"),
         raw_log_retention_days=cfg.require_int("rawLogRetentionDays"),
         noncurrent_version_retention_days=cfg.require_int("noncurrentVersionRetentionDays"),
     )
@@ -178,6 +186,23 @@ def _check(config: StackConfig) -> None:
     ):
         if days < 1:
             raise StackConfigError(f"config '{key}' must be at least 1 day (got {days})")
+
+
+def reject_creator_as_admin(config: StackConfig) -> None:
+    """The identity running `pulumi up` is cluster admin already; a second entry fails.
+
+    EKS gives the cluster's creator an admin access entry of its own
+    (bootstrapClusterCreatorAdminPermissions); listing the same principal in
+    adminPrincipalArns makes a duplicate entry, which EKS refuses after the cluster exists.
+    """
+    caller = aws.get_caller_identity()
+    # An assumed-role session (SSO, CI) is entered as its role, as EKS does.
+    creator = aws.iam.get_session_context(arn=caller.arn).issuer_arn
+    if creator in config.admin_principal_arns:
+        raise StackConfigError(
+            f"config 'adminPrincipalArns': {creator} is the creator of the cluster (you, running "
+            "pulumi), who is cluster admin already; remove it from the list"
+        )
 
 
 def _checked_password(password: str) -> str:

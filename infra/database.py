@@ -10,8 +10,10 @@ from dataclasses import dataclass
 
 import pulumi
 import pulumi_aws as aws
+import pulumi_random as random
 
 from infra.config import DatabaseConfig
+from workloads.metastore import DatabaseConnection
 
 PORT = 5432
 DB_NAME = "metastore"
@@ -24,19 +26,10 @@ class DatabaseArgs:
     vpc_id: pulumi.Input[str]
     private_subnet_ids: Sequence[pulumi.Input[str]]
     client_security_group_id: pulumi.Input[str]
-    # True: deletion protection and a final snapshot, so `pulumi destroy` cannot lose it.
+    # True: Pulumi `protect` and RDS deletion protection: `pulumi destroy` refuses up front.
     protect_data: bool
-
-
-@dataclass(frozen=True)
-class DatabaseConnection:
-    """What a metastore needs to connect (mirrors workloads.stack.DatabaseConnection)."""
-
-    host: pulumi.Input[str]
-    port: int
-    name: str
-    user: str
-    password: pulumi.Input[str]  # a Pulumi secret
+    # True: deleting the instance leaves a final snapshot and the automated backups.
+    keep_data_on_destroy: bool = True
 
 
 class Database(pulumi.ComponentResource):
@@ -77,7 +70,12 @@ class Database(pulumi.ComponentResource):
             opts=child,
         )
 
-        snapshot_id = f"{pulumi.get_project()}-{pulumi.get_stack()}-metastore-final"
+        # Unique per instance: a fixed name would make the next stack's destroy fail on the
+        # snapshot an earlier one left (RDS snapshot names are unique per account and region).
+        snapshot_suffix = random.RandomId(f"{name}-final-snapshot", byte_length=4, opts=child)
+        snapshot_id = snapshot_suffix.hex.apply(
+            lambda suffix: f"{pulumi.get_project()}-{pulumi.get_stack()}-metastore-final-{suffix}"
+        )
         self.instance = aws.rds.Instance(
             name,
             engine="postgres",
@@ -101,11 +99,14 @@ class Database(pulumi.ComponentResource):
             backup_retention_period=cfg.backup_retention_days,
             copy_tags_to_snapshot=True,
             deletion_protection=args.protect_data,
-            skip_final_snapshot=not args.protect_data,
-            final_snapshot_identifier=snapshot_id if args.protect_data else None,
+            skip_final_snapshot=not args.keep_data_on_destroy,
+            final_snapshot_identifier=snapshot_id if args.keep_data_on_destroy else None,
+            # Kept after the instance is deleted, until their retention period ends: a
+            # second way back besides the final snapshot.
+            delete_automated_backups=not args.keep_data_on_destroy,
             # Unprotected stacks are for iterating: apply changes now, not at the next window.
             apply_immediately=not args.protect_data,
-            opts=child,
+            opts=pulumi.ResourceOptions(parent=self, protect=args.protect_data),
         )
 
         self.connection = DatabaseConnection(

@@ -27,10 +27,15 @@ class Access(Flag):
 
 _OBJECT_ACTIONS = {
     Access.READ: ["s3:GetObject"],
-    Access.WRITE: ["s3:PutObject", "s3:AbortMultipartUpload"],
+    # S3A writes large files as multipart uploads; it lists the parts of an upload and
+    # aborts the ones a failed task or a committer left behind.
+    Access.WRITE: ["s3:PutObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"],
     Access.DELETE: ["s3:DeleteObject"],
 }
 _BUCKET_ACTIONS = ["s3:ListBucket", "s3:GetBucketLocation"]
+# Bucket-level, for writers only: S3A lists pending uploads (on create, `hadoop s3guard
+# uploads`, and to clean up after a failed job).
+_WRITER_BUCKET_ACTIONS = ["s3:ListBucketMultipartUploads"]
 
 # Which buckets each service account may use, and how. Executors run inside the worker
 # pods (standalone mode), so the worker carries the executors' identity; the ETL driver
@@ -81,7 +86,10 @@ def bucket_access_policy(grants: dict[str, Access]) -> str:
     """Policy for {bucket ARN: access}: list the bucket, act on its objects, nothing else."""
     statements = []
     for bucket_arn, access in sorted(grants.items()):
-        statements.append({"Effect": "Allow", "Action": _BUCKET_ACTIONS, "Resource": bucket_arn})
+        bucket_actions = _BUCKET_ACTIONS + (
+            _WRITER_BUCKET_ACTIONS if Access.WRITE in access else []
+        )
+        statements.append({"Effect": "Allow", "Action": bucket_actions, "Resource": bucket_arn})
         actions = [a for flag, acts in _OBJECT_ACTIONS.items() if flag in access for a in acts]
         statements.append({"Effect": "Allow", "Action": actions, "Resource": f"{bucket_arn}/*"})
     return json.dumps({"Version": "2012-10-17", "Statement": statements})

@@ -9,6 +9,9 @@ import pulumi
 import pulumi_aws as aws
 
 AZ_COUNT = 3
+# Zone ids where EKS refuses control-plane subnets (UnsupportedAvailabilityZoneException).
+# Ids, not names: us-east-1e is use1-az3 in one account and another zone in the next.
+EKS_UNSUPPORTED_ZONE_IDS = ("use1-az3", "usw1-az2", "cac1-az3")
 
 
 @dataclass
@@ -31,6 +34,15 @@ def subnet_cidrs(cidr: str) -> tuple[list[str], list[str]]:
     return private, public
 
 
+def _three_zones(names: list[str]) -> list[str]:
+    if len(names) < AZ_COUNT:
+        raise pulumi.RunError(
+            f"the region has {len(names)} availability zones EKS supports ({', '.join(names)}), "
+            f"{AZ_COUNT} are needed: choose another aws:region"
+        )
+    return names[:AZ_COUNT]
+
+
 class Network(pulumi.ComponentResource):
     vpc_id: pulumi.Output[str]
     private_subnet_ids: list[pulumi.Output[str]]
@@ -45,9 +57,11 @@ class Network(pulumi.ComponentResource):
         zones = aws.get_availability_zones_output(
             state="available",
             filters=[{"name": "opt-in-status", "values": ["opt-in-not-required"]}],
+            exclude_zone_ids=list(EKS_UNSUPPORTED_ZONE_IDS),
             opts=pulumi.InvokeOptions(parent=self),
         )
-        az_names = [zones.names.apply(lambda names, i=i: names[i]) for i in range(AZ_COUNT)]
+        names = zones.names.apply(_three_zones)
+        az_names = [names.apply(lambda n, i=i: n[i]) for i in range(AZ_COUNT)]
 
         vpc = aws.ec2.Vpc(
             f"{name}-vpc",

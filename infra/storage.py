@@ -15,6 +15,8 @@ import pulumi_aws as aws
 _ABORT_MULTIPART_AFTER_DAYS = 7
 # Spark event logs (for the History Server) are diagnostics, not data.
 _SPARK_EVENTS_RETENTION_DAYS = 30
+# Where drivers write event logs in the processed bucket (core.runtimes.aws: event_log_dir).
+SPARK_EVENTS_PREFIX = "spark-events/"
 # S3 Standard-IA bills at least 30 days and only pays off for objects kept well beyond that.
 _INFREQUENT_ACCESS_AFTER_DAYS = 30
 
@@ -26,6 +28,10 @@ class StorageArgs:
     force_destroy: bool
     raw_log_retention_days: int
     noncurrent_version_retention_days: int
+    # Pulumi `protect`: `pulumi destroy` refuses up front instead of failing half-way.
+    protect: bool = False
+    # `pulumi destroy` removes the buckets from the stack and leaves them, data included.
+    retain_on_delete: bool = False
 
 
 @dataclass
@@ -44,12 +50,19 @@ class _SecureBucket(pulumi.ComponentResource):
         spec: _BucketSpec,
         force_destroy: bool,
         opts: pulumi.ResourceOptions,
+        protect: bool = False,
+        retain_on_delete: bool = False,
     ):
         super().__init__("lakehouse:infra:SecureBucket", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
 
         bucket = aws.s3.Bucket(
-            name, bucket_prefix=bucket_prefix, force_destroy=force_destroy, opts=child
+            name,
+            bucket_prefix=bucket_prefix,
+            force_destroy=force_destroy,
+            opts=pulumi.ResourceOptions(
+                parent=self, protect=protect, retain_on_delete=retain_on_delete
+            ),
         )
         public_access = aws.s3.BucketPublicAccessBlock(
             f"{name}-public-access",
@@ -178,6 +191,7 @@ class Storage(pulumi.ComponentResource):
     input_bucket: aws.s3.Bucket
     processed_bucket: aws.s3.Bucket
     warehouse_bucket: aws.s3.Bucket
+    spark_events_marker: aws.s3.BucketObjectv2
 
     def __init__(self, name: str, args: StorageArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("lakehouse:infra:Storage", name, None, opts)
@@ -192,8 +206,12 @@ class Storage(pulumi.ComponentResource):
                     aws.s3.BucketLifecycleConfigurationRuleArgs(
                         id="expire-spark-event-logs",
                         status="Enabled",
+                        # Non-empty objects only: the directory marker below (0 bytes) must
+                        # outlive every log, or the History Server cannot start.
                         filter=aws.s3.BucketLifecycleConfigurationRuleFilterArgs(
-                            prefix="spark-events/"
+                            and_=aws.s3.BucketLifecycleConfigurationRuleFilterAndArgs(
+                                prefix=SPARK_EVENTS_PREFIX, object_size_greater_than=0
+                            )
                         ),
                         expiration=aws.s3.BucketLifecycleConfigurationRuleExpirationArgs(
                             days=_SPARK_EVENTS_RETENTION_DAYS
@@ -213,6 +231,8 @@ class Storage(pulumi.ComponentResource):
                 bucket_prefix=f"{args.name_prefix}-{key}-",
                 spec=spec,
                 force_destroy=args.force_destroy,
+                protect=args.protect,
+                retain_on_delete=args.retain_on_delete,
                 opts=pulumi.ResourceOptions(parent=self),
             ).bucket
             for key, spec in specs.items()
@@ -221,4 +241,15 @@ class Storage(pulumi.ComponentResource):
         self.input_bucket = buckets["input"]
         self.processed_bucket = buckets["processed"]
         self.warehouse_bucket = buckets["warehouse"]
+        # The event-log directory exists from the first `pulumi up` on: the History Server
+        # (awaited by Pulumi) fails at start without it, and no ETL has run yet. An empty
+        # object whose key ends in "/" is what S3A reads as a directory.
+        self.spark_events_marker = aws.s3.BucketObjectv2(
+            f"{name}-spark-events",
+            bucket=self.processed_bucket.id,
+            key=SPARK_EVENTS_PREFIX,
+            content="",
+            content_type="application/x-directory",
+            opts=pulumi.ResourceOptions(parent=self),
+        )
         self.register_outputs({f"{key}_bucket": b.bucket for key, b in buckets.items()})

@@ -19,7 +19,8 @@ class SparkHistory(SparkDaemon):
         return f"{self.ui_url(self.stack.spark_history_port)}  (events: {self.event_dir})"
 
     def command(self) -> list[str]:
-        # Port and log directory come from the rendered spark-defaults (daemon_properties).
+        # Port and log directory come from the rendered spark-defaults
+        # (core.properties.spark_daemon_conf and spark_conf).
         return self.spark_class("--properties-file", str(self.defaults_file))
 
     def answers(self) -> bool:

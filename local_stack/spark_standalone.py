@@ -13,29 +13,13 @@ import urllib.request
 from pathlib import Path
 from typing import Any, ClassVar
 
-from core.properties import render_spark_defaults, spark_conf
+from core.properties import render_spark_defaults, spark_conf, spark_daemon_conf
 from core.runtimes import local_stack
 from local_stack.service import SMALL_JVM_FLAGS, ManagedService, PortSpec
 
 MASTER_CLASS = "org.apache.spark.deploy.master.Master"
 WORKER_CLASS = "org.apache.spark.deploy.worker.Worker"
 HISTORY_CLASS = "org.apache.spark.deploy.history.HistoryServer"
-
-
-def daemon_properties(stack_conf: dict[str, str], history_port: int) -> dict[str, str]:
-    """spark-defaults for the stack: the ETL's own properties plus daemon-only ones.
-
-    The file doubles as SPARK_CONF_DIR for `spark-submit`/`pyspark` against the stack.
-    """
-    return stack_conf | {
-        # No REST submission server (it would be one more listening port).
-        "spark.master.rest.enabled": "false",
-        "spark.history.ui.port": str(history_port),
-        "spark.history.fs.update.interval": "5s",
-        # Finished applications' work dirs (jars, executor logs) are removed after a day.
-        "spark.worker.cleanup.enabled": "true",
-        "spark.worker.cleanup.appDataTtl": "86400",
-    }
 
 
 class SparkDaemon(ManagedService):
@@ -79,7 +63,11 @@ class SparkDaemon(ManagedService):
     def before_launch(self) -> None:
         self.conf_dir.mkdir(parents=True, exist_ok=True)
         self.event_dir.mkdir(parents=True, exist_ok=True)
-        conf = daemon_properties(spark_conf(local_stack(self.stack)), self.stack.spark_history_port)
+        # The ETL's own properties plus the daemons' (core.properties, as on EKS): the file
+        # doubles as SPARK_CONF_DIR for `spark-submit`/`pyspark` against the stack.
+        conf = spark_conf(local_stack(self.stack)) | spark_daemon_conf(
+            self.stack.spark_history_port
+        )
         self.defaults_file.write_text(render_spark_defaults(conf))
         self.defaults_file.chmod(0o600)  # holds the (local-only) S3 keys
 

@@ -13,8 +13,10 @@ from core.properties import (
     MetastoreDatabase,
     metastore_site,
     render_hadoop_xml,
+    render_java_options,
     render_spark_defaults,
     spark_conf,
+    spark_daemon_conf,
 )
 from core.settings import (
     METASTORE_PORT,
@@ -34,6 +36,8 @@ SPARK_CONF_DIR = "/etc/spark/conf"
 SPARK_DEFAULTS_FILE = "spark-defaults.conf"
 METASTORE_CONF_DIR = "/etc/hive-metastore"
 METASTORE_SITE_FILE = "metastore-site.xml"
+# Where the metastore image keeps the RDS CA bundle (workloads/images/hive-metastore).
+RDS_CA_BUNDLE = "/opt/hive-metastore/rds-ca-bundle.pem"
 
 
 def _in_cluster_host(host: str, service: str) -> bool:
@@ -85,14 +89,28 @@ def spark_defaults(settings: Settings) -> str:
     return render_spark_defaults(spark_conf(settings))
 
 
+def spark_daemon_java_options() -> str:
+    """SPARK_DAEMON_JAVA_OPTS of the master, the workers and the History Server.
+
+    The daemons' own properties (core.properties.spark_daemon_conf, which the local stack
+    renders into its spark-defaults) go in as -D flags, so the spark-defaults ConfigMap
+    stays exactly the ETL session's properties.
+    """
+    return render_java_options(spark_daemon_conf(contract.SPARK_HISTORY_UI_PORT))
+
+
 def settings_toml(settings: Settings) -> str:
     return render_settings_toml(settings)
 
 
 def jdbc_url(host: str, port: int | float, database: str) -> str:
-    # RDS PostgreSQL 15+ refuses unencrypted connections (rds.force_ssl=1); `require`
-    # encrypts without pinning the RDS CA (the image carries no CA bundle).
-    return f"jdbc:postgresql://{host}:{int(port)}/{database}?sslmode=require"
+    # RDS refuses unencrypted connections (rds.force_ssl=1); verify-full also checks that
+    # the server's certificate is signed by an RDS CA (the bundle in the image) and names
+    # this host, so nothing in between can pose as the database.
+    return (
+        f"jdbc:postgresql://{host}:{int(port)}/{database}"
+        f"?sslmode=verify-full&sslrootcert={RDS_CA_BUNDLE}"
+    )
 
 
 def metastore_site_xml(settings: Settings, url: str, user: str) -> str:

@@ -2,11 +2,14 @@
 
 Both fail at start with FileNotFoundException when `spark.eventLog.dir` /
 `spark.history.fs.logDirectory` is missing (checked with Spark 4.1.4), and on S3 a "directory"
-exists only while an object is under it: nothing is there before the first run, and the
-bucket's lifecycle rule later expires everything under the prefix. So:
-- the ETL job's init container creates it (an empty `spark-events/` marker object, which S3A
-  reads as a directory) before every run, with the ETL's role, which may write there;
-- the History Server's init container, whose role only reads, waits until it exists.
+exists only while an object is under it. So:
+- `pulumi up` creates it (infra/storage.py: an empty `spark-events/` marker object, which
+  S3A reads as a directory, kept out of the expiry rule) before the History Server, which
+  Pulumi waits for, starts: nothing Pulumi awaits depends on a later job;
+- the ETL job's init container re-creates it before every run, should it have been deleted,
+  with the ETL's role, which may write there;
+- the History Server's init container, whose role only reads, waits while it is missing
+  (someone deleted it) instead of crash-looping.
 
 Both use pyarrow from the Spark image (pyiceberg[pyarrow]); its S3 client follows the same
 default credential chain (IRSA web identity) as everything else.
@@ -32,7 +35,7 @@ _OPEN = (
 ENSURE_SCRIPT = _OPEN + "fs.create_dir(path, recursive=True)\nprint('event-log directory:', uri)\n"
 WAIT_SCRIPT = _OPEN + (
     "while fs.get_file_info(path).type == pafs.FileType.NotFound:\n"
-    "    print('waiting for the first ETL run to create', uri, flush=True)\n"
+    "    print('waiting for the first ETL run or pulumi up to create', uri, flush=True)\n"
     "    time.sleep(int(sys.argv[2]) if len(sys.argv) > 2 else 30)\n"
 )
 

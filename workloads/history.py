@@ -16,6 +16,7 @@ from workloads import contract, event_logs, sizing
 from workloads.objects import (
     TMP,
     Scope,
+    cluster_ip_service,
     config_volume,
     container,
     env,
@@ -26,7 +27,13 @@ from workloads.objects import (
     service_account,
     system_pool,
 )
-from workloads.spark_cluster import IMAGE_JARS, SPARK_CLASS, TINI, spark_conf_env, spark_conf_mount
+from workloads.spark_cluster import (
+    IMAGE_JARS,
+    SPARK_CLASS,
+    TINI,
+    spark_conf_mount,
+    spark_daemon_env,
+)
 
 COMPONENT = "spark-history"
 
@@ -65,7 +72,7 @@ class HistoryServer(pulumi.ComponentResource):
             image=args.image,
             command=[*TINI, SPARK_CLASS, "org.apache.spark.deploy.history.HistoryServer"],
             env=[
-                *spark_conf_env(),
+                *spark_daemon_env(),
                 *env(
                     {
                         "SPARK_DAEMON_MEMORY": sizing.SPARK_HISTORY_HEAP,
@@ -111,21 +118,12 @@ class HistoryServer(pulumi.ComponentResource):
             ),
             opts=scope.opts(self),
         )
-        self.service = k8s.core.v1.Service(
+        self.service = cluster_ip_service(
+            scope,
+            self,
             f"{name}-svc",
-            metadata=scope.metadata(COMPONENT, contract.SPARK_HISTORY_SERVICE),
-            spec=k8s.core.v1.ServiceSpecArgs(
-                type="ClusterIP",
-                selector=selector_labels(contract.SPARK_HISTORY_SERVICE),
-                ports=[
-                    k8s.core.v1.ServicePortArgs(
-                        name="http",
-                        port=contract.SPARK_HISTORY_UI_PORT,
-                        target_port="http",
-                        protocol="TCP",
-                    )
-                ],
-            ),
-            opts=scope.opts(self),
+            COMPONENT,
+            contract.SPARK_HISTORY_SERVICE,
+            {"http": contract.SPARK_HISTORY_UI_PORT},
         )
         self.register_outputs({"service": self.service.metadata.name})

@@ -1,5 +1,13 @@
-"""The generator and the ETL as CronJobs; run either on demand with `kubectl create job
---from=cronjob/<name>` (docs/workloads.md).
+"""The generator, the ETL and table maintenance as CronJobs; run any on demand with
+`kubectl create job --from=cronjob/<name>` (docs/workloads.md).
+
+Maintenance (`lakehouse maintain`: compaction, snapshot expiry, orphan files) must run
+alone: an orphan-file sweep during a commit could delete the files being committed, and
+compaction would conflict with the ETL's MERGEs. Each CronJob forbids overlapping itself;
+the two schedules share out the hourly slots (the ETL takes every :15 but 03:15, the
+maintenance that one) and each run fits its slot: its start may slip by
+STARTING_DEADLINE_SECONDS, then its activeDeadlineSeconds kills it, together under an hour.
+tests/workloads/test_jobs.py checks that the schedules never put both in one window.
 
 The ETL driver runs in client mode inside its job pod on the system group, never on spot:
 losing a worker costs some tasks, losing the driver costs the run. Executors (on the
@@ -19,6 +27,7 @@ import pulumi_kubernetes as k8s
 from core.settings import Settings
 from workloads import config_files, contract, event_logs, sizing
 from workloads.objects import (
+    NOT_SAFE_TO_EVICT,
     TMP,
     Scope,
     config_volume,
@@ -35,6 +44,7 @@ from workloads.spark_cluster import TINI, spark_conf_env, spark_conf_mount
 
 ETL_NAME = "etl"
 GENERATOR_NAME = "generator"
+MAINTENANCE_NAME = "maintenance"
 LAKEHOUSE = "lakehouse"  # the project's CLI, installed in the Spark image
 # The generator image carries only the generator and its settings model, not the CLI.
 GENERATOR = ["python", "-m", "generator"]
@@ -42,6 +52,9 @@ GENERATOR = ["python", "-m", "generator"]
 # it so that the next schedule can start (concurrencyPolicy Forbid waits otherwise).
 ETL_DEADLINE_SECONDS = 45 * 60
 GENERATOR_DEADLINE_SECONDS = 15 * 60
+MAINTENANCE_DEADLINE_SECONDS = 45 * 60
+# Missed by more than this (controller down): skip, the next run catches up.
+STARTING_DEADLINE_SECONDS = 600
 # The ETL is idempotent (a re-run adds nothing): retrying a failed run is safe.
 ETL_RETRIES = 2
 # A suspended CronJob is still a template for `kubectl create job --from=cronjob/...`.
@@ -59,6 +72,7 @@ class JobsArgs:
     etl_role_arn: pulumi.Input[str]
     generator_role_arn: pulumi.Input[str]
     etl_schedule: str
+    maintenance_schedule: str
     generator_schedule: str | None
     generator_args: Sequence[str]
 
@@ -69,12 +83,14 @@ def _settings_mount() -> k8s.core.v1.VolumeMountArgs:
 
 class Jobs(pulumi.ComponentResource):
     etl: k8s.batch.v1.CronJob
+    maintenance: k8s.batch.v1.CronJob
     generator: k8s.batch.v1.CronJob
     etl_service_account: k8s.core.v1.ServiceAccount
 
     def __init__(self, name: str, args: JobsArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("lakehouse:workloads:Jobs", name, None, opts)
         self._etl(name, args)
+        self._maintenance(name, args)
         self._generator(name, args)
         self.register_outputs({"etl": self.etl.metadata.name})
 
@@ -88,6 +104,7 @@ class Jobs(pulumi.ComponentResource):
         deadline_seconds: int,
         retries: int,
         pod: k8s.core.v1.PodSpecArgs,
+        annotations: dict[str, str] | None = None,
     ) -> k8s.batch.v1.CronJob:
         labels = scope.labels(job_name, "job")
         return k8s.batch.v1.CronJob(
@@ -98,8 +115,7 @@ class Jobs(pulumi.ComponentResource):
                 suspend=schedule is None,
                 time_zone="Etc/UTC",  # logs are partitioned by UTC day and hour
                 concurrency_policy="Forbid",
-                # Missed by more than this (controller down): skip, the next run catches up.
-                starting_deadline_seconds=600,
+                starting_deadline_seconds=STARTING_DEADLINE_SECONDS,
                 successful_jobs_history_limit=3,
                 failed_jobs_history_limit=3,
                 job_template=k8s.batch.v1.JobTemplateSpecArgs(
@@ -110,7 +126,10 @@ class Jobs(pulumi.ComponentResource):
                         # Also cleans up jobs created by hand from the CronJob.
                         ttl_seconds_after_finished=3 * 24 * 3600,
                         template=k8s.core.v1.PodTemplateSpecArgs(
-                            metadata=k8s.meta.v1.ObjectMetaArgs(labels=labels), spec=pod
+                            metadata=k8s.meta.v1.ObjectMetaArgs(
+                                labels=labels, annotations=annotations
+                            ),
+                            spec=pod,
                         ),
                     ),
                 ),
@@ -118,15 +137,12 @@ class Jobs(pulumi.ComponentResource):
             opts=scope.opts(self),
         )
 
-    def _etl(self, name: str, args: JobsArgs) -> None:
-        scope = args.scope
-        self.etl_service_account = service_account(
-            scope, self, f"{name}-etl-sa", contract.SA_ETL, "job", args.etl_role_arn
-        )
+    def _spark_driver_pod(self, args: JobsArgs, command: list[str]) -> k8s.core.v1.PodSpecArgs:
+        """A pod running one `lakehouse` command as a Spark driver (client mode)."""
         driver = container(
             name="driver",
             image=args.spark_image,
-            command=[*TINI, LAKEHOUSE, "etl", "--config", config_files.SETTINGS_PATH],
+            command=[*TINI, LAKEHOUSE, *command, "--config", config_files.SETTINGS_PATH],
             env=[
                 pod_ip_env(),
                 # The driver binds and advertises the pod IP; executors connect to it.
@@ -140,6 +156,25 @@ class Jobs(pulumi.ComponentResource):
                 )
             ),
         )
+        return pod_spec(
+            uid=contract.SPARK_UID,
+            service_account=self.etl_service_account.metadata.name,
+            placement=system_pool(),
+            init_containers=[event_logs.create_directory(args.spark_image, args.settings)],
+            containers=[driver],
+            volumes=[
+                config_volume("settings", args.settings_config_map),
+                config_volume("spark-conf", args.spark_config_map),
+                TMP.volume(),
+            ],
+            restart_policy="Never",  # each retry is a new pod, with its own logs
+        )
+
+    def _etl(self, name: str, args: JobsArgs) -> None:
+        scope = args.scope
+        self.etl_service_account = service_account(
+            scope, self, f"{name}-etl-sa", contract.SA_ETL, "job", args.etl_role_arn
+        )
         self.etl = self._cron_job(
             f"{name}-etl",
             scope,
@@ -147,19 +182,24 @@ class Jobs(pulumi.ComponentResource):
             schedule=args.etl_schedule,
             deadline_seconds=ETL_DEADLINE_SECONDS,
             retries=ETL_RETRIES,
-            pod=pod_spec(
-                uid=contract.SPARK_UID,
-                service_account=self.etl_service_account.metadata.name,
-                placement=system_pool(),
-                init_containers=[event_logs.create_directory(args.spark_image, args.settings)],
-                containers=[driver],
-                volumes=[
-                    config_volume("settings", args.settings_config_map),
-                    config_volume("spark-conf", args.spark_config_map),
-                    TMP.volume(),
-                ],
-                restart_policy="Never",  # each retry is a new pod, with its own logs
-            ),
+            pod=self._spark_driver_pod(args, ["etl"]),
+            annotations=NOT_SAFE_TO_EVICT,
+        )
+
+    def _maintenance(self, name: str, args: JobsArgs) -> None:
+        # The ETL's identity: it reads, rewrites and deletes the warehouse's files, as the
+        # ETL does, and nothing else.
+        self.maintenance = self._cron_job(
+            f"{name}-maintenance",
+            args.scope,
+            MAINTENANCE_NAME,
+            schedule=args.maintenance_schedule,
+            deadline_seconds=MAINTENANCE_DEADLINE_SECONDS,
+            # Idempotent, but a failure waits for the next night rather than into the ETL's
+            # next slot.
+            retries=0,
+            pod=self._spark_driver_pod(args, ["maintain"]),
+            annotations=NOT_SAFE_TO_EVICT,
         )
 
     def _generator(self, name: str, args: JobsArgs) -> None:

@@ -15,8 +15,10 @@ import pulumi_kubernetes as k8s
 from core.settings import METASTORE_PORT, Settings
 from workloads import config_files, contract, sizing
 from workloads.objects import (
+    NOT_SAFE_TO_EVICT,
     TMP,
     Scope,
+    cluster_ip_service,
     config_volume,
     container,
     env,
@@ -37,8 +39,10 @@ PASSWORD_KEY = "password"
 PORT_NAME = "thrift"
 
 
-@dataclass
+@dataclass(frozen=True)
 class DatabaseConnection:
+    """What the metastore needs to connect (infra/database.py builds it from the RDS instance)."""
+
     host: pulumi.Input[str]
     port: pulumi.Input[int]
     name: str
@@ -140,7 +144,9 @@ class Metastore(pulumi.ComponentResource):
                     ),
                 ),
                 template=k8s.core.v1.PodTemplateSpecArgs(
-                    metadata=k8s.meta.v1.ObjectMetaArgs(labels=labels),
+                    metadata=k8s.meta.v1.ObjectMetaArgs(
+                        labels=labels, annotations=NOT_SAFE_TO_EVICT
+                    ),
                     spec=pod_spec(
                         uid=contract.METASTORE_UID,
                         service_account=account.metadata.name,
@@ -156,18 +162,12 @@ class Metastore(pulumi.ComponentResource):
             ),
             opts=scope.opts(self),
         )
-        self.service = k8s.core.v1.Service(
+        self.service = cluster_ip_service(
+            scope,
+            self,
             f"{name}-svc",
-            metadata=scope.metadata(COMPONENT, contract.METASTORE_SERVICE),
-            spec=k8s.core.v1.ServiceSpecArgs(
-                type="ClusterIP",
-                selector=selector_labels(contract.METASTORE_SERVICE),
-                ports=[
-                    k8s.core.v1.ServicePortArgs(
-                        name=PORT_NAME, port=METASTORE_PORT, target_port=PORT_NAME, protocol="TCP"
-                    )
-                ],
-            ),
-            opts=scope.opts(self),
+            COMPONENT,
+            contract.METASTORE_SERVICE,
+            {PORT_NAME: METASTORE_PORT},
         )
         self.register_outputs({"service": self.service.metadata.name})

@@ -6,6 +6,7 @@ Ingress (who may connect to whom):
 - Spark workers (any)  <- master (launches executors), drivers (tasks), other workers
                           (shuffle fetch, block migration on decommission)
 - ETL driver (any)     <- workers (executors), master (application updates)
+- the maintenance job is a Spark driver too: it gets the ETL driver's paths
 Spark picks most of these ports at random (executor RPC, block managers), hence "any".
 Nothing else is reachable; UIs are reached with `kubectl port-forward`, which enters the
 pod's own network namespace and is not subject to these policies.
@@ -27,7 +28,7 @@ import pulumi_kubernetes as k8s
 
 from core.settings import METASTORE_PORT, SPARK_MASTER_PORT
 from workloads import contract
-from workloads.jobs import ETL_NAME
+from workloads.jobs import ETL_NAME, MAINTENANCE_NAME
 from workloads.objects import Scope, selector_labels
 from workloads.spark_cluster import WORKER_NAME
 
@@ -39,6 +40,7 @@ METASTORE = selector_labels(contract.METASTORE_SERVICE)
 MASTER = selector_labels(contract.SPARK_MASTER_SERVICE)
 WORKER = selector_labels(WORKER_NAME)
 DRIVER = selector_labels(ETL_NAME)
+MAINTENANCE = selector_labels(MAINTENANCE_NAME)  # a Spark driver too
 
 
 def _pods(labels: Mapping[str, str]) -> k8s.networking.v1.NetworkPolicyPeerArgs:
@@ -119,10 +121,12 @@ class NetworkPolicies(pulumi.ComponentResource):
             ],
             types=["Egress"],
         )
-        self._ingress("metastore-from-spark", METASTORE, [DRIVER, WORKER], [METASTORE_PORT])
-        self._ingress("master-from-spark", MASTER, [WORKER, DRIVER], [SPARK_MASTER_PORT])
-        self._ingress("workers-from-spark", WORKER, [MASTER, DRIVER, WORKER], None)
+        drivers = [DRIVER, MAINTENANCE]
+        self._ingress("metastore-from-spark", METASTORE, [*drivers, WORKER], [METASTORE_PORT])
+        self._ingress("master-from-spark", MASTER, [WORKER, *drivers], [SPARK_MASTER_PORT])
+        self._ingress("workers-from-spark", WORKER, [MASTER, *drivers, WORKER], None)
         self._ingress("driver-from-spark", DRIVER, [WORKER, MASTER], None)
+        self._ingress("maintenance-from-spark", MAINTENANCE, [WORKER, MASTER], None)
         self.register_outputs({"policies": sorted(self.policies)})
 
     def _ingress(

@@ -19,6 +19,11 @@ PART_OF = "nginx-lakehouse"
 NAME_LABEL = "app.kubernetes.io/name"
 COMPONENT_LABEL = "app.kubernetes.io/component"
 ENVIRONMENT_LABEL = "lakehouse.io/environment"
+# Pods the Cluster Autoscaler must not evict to pack nodes: the Spark master (its running
+# applications would lose it), a running driver or maintenance job (the run), the metastore
+# (every commit). The autoscaler runs with skip-nodes-with-local-storage=false so that
+# workers' emptyDirs do not pin spot nodes, which also removed this protection from them.
+NOT_SAFE_TO_EVICT = {"cluster-autoscaler.kubernetes.io/safe-to-evict": "false"}
 
 
 @dataclass(frozen=True)
@@ -271,5 +276,35 @@ def service_account(
         resource_name,
         metadata=scope.metadata(component, account, annotations=annotations),
         automount_service_account_token=False,
+        opts=scope.opts(parent),
+    )
+
+
+def cluster_ip_service(
+    scope: Scope,
+    parent: pulumi.Resource,
+    resource_name: str,
+    component: str,
+    name: str,
+    ports: Mapping[str, int],
+) -> k8s.core.v1.Service:
+    """A ClusterIP Service `name` in front of the pods labelled `name`.
+
+    ports: port name -> number; each targets the container port of the same name. ClusterIP
+    only: the UIs are reached with `kubectl port-forward` (docs/workloads.md).
+    """
+    return k8s.core.v1.Service(
+        resource_name,
+        metadata=scope.metadata(component, name),
+        spec=k8s.core.v1.ServiceSpecArgs(
+            type="ClusterIP",
+            selector=selector_labels(name),
+            ports=[
+                k8s.core.v1.ServicePortArgs(
+                    name=port_name, port=port, target_port=port_name, protocol="TCP"
+                )
+                for port_name, port in ports.items()
+            ],
+        ),
         opts=scope.opts(parent),
     )

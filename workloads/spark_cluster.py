@@ -15,12 +15,14 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from core.settings import SPARK_MASTER_PORT, SPARK_UI_PORT, Settings
-from workloads import contract, sizing
+from workloads import config_files, contract, sizing
 from workloads.config_files import SPARK_CONF_DIR
 from workloads.objects import (
+    NOT_SAFE_TO_EVICT,
     TMP,
     Scope,
     Scratch,
+    cluster_ip_service,
     config_volume,
     container,
     env,
@@ -48,7 +50,18 @@ TINI = ["/usr/bin/tini", "--"]
 # classpath (the History Server reads the event logs from S3).
 IMAGE_JARS = "/opt/lakehouse/jars"
 WORKER_NAME = "spark-worker"
-WORKER_REPLICAS = 3
+# Workers scale on their CPU use (executors are processes inside the worker container, so
+# the pod's usage is theirs). The request is most of the node (t3.medium: 1650m); a busy
+# worker uses at least one core of it (60%; about all of it with the default 2-core
+# executor), an idle one ~2%: a 40% target grows a busy pool every HPA cycle until
+# sparkMaxNodes, and shrinks an idle one to sparkMinNodes. Each new worker is Pending until
+# the Cluster Autoscaler adds a spot node for it (a worker fills a node). docs/aws.md.
+WORKER_CPU_TARGET_PERCENT = 40
+# Scale down one worker at a time, each after its decommission (the preStop hook, at most
+# TERMINATION_GRACE_SECONDS), and only after 10 minutes without load: a pause between two
+# stages of a run must not give its executors away.
+SCALE_DOWN_WINDOW_SECONDS = 600
+SCALE_DOWN_PERIOD_SECONDS = 180
 WORK_DIR = Scratch("work", "/var/spark/work", "10Gi")  # executors' jars, stdout/stderr
 LOCAL_DIRS = Scratch("local", "/var/spark/local", "30Gi")  # shuffle and spill
 
@@ -67,9 +80,6 @@ PRESTOP_DECOMMISSION = (
     "grep -qs '[C]oarseGrainedExecutorBackend' /proc/[0-9]*/cmdline; "
     "do sleep 2; i=$((i + 2)); done"
 )
-# Finished applications' work dirs (their jars, executor logs) are removed after a day;
-# otherwise an hourly job fills the emptyDir in weeks.
-WORKER_OPTS = "-Dspark.worker.cleanup.enabled=true -Dspark.worker.cleanup.appDataTtl=86400"
 
 
 @dataclass
@@ -81,11 +91,21 @@ class SparkClusterArgs:
     instance_type: str
     worker_role_arn: pulumi.Input[str]
     master_role_arn: pulumi.Input[str] | None = None
+    min_workers: int = 3  # sparkMinNodes: one worker per spot node
+    max_workers: int = 6  # sparkMaxNodes
 
 
 def spark_conf_env() -> list[k8s.core.v1.EnvVarArgs]:
     # HOME: Python and the JVM write caches under it; the root filesystem is read-only.
     return env({"SPARK_CONF_DIR": SPARK_CONF_DIR, "SPARK_HOME": SPARK_HOME, "HOME": TMP.path})
+
+
+def spark_daemon_env() -> list[k8s.core.v1.EnvVarArgs]:
+    """What every standalone daemon (master, worker, History Server) runs with."""
+    return [
+        *spark_conf_env(),
+        *env({"SPARK_DAEMON_JAVA_OPTS": config_files.spark_daemon_java_options()}),
+    ]
 
 
 def spark_conf_mount() -> k8s.core.v1.VolumeMountArgs:
@@ -96,6 +116,7 @@ class SparkCluster(pulumi.ComponentResource):
     master_service: k8s.core.v1.Service
     master: k8s.apps.v1.Deployment
     workers: k8s.apps.v1.Deployment
+    worker_autoscaler: k8s.autoscaling.v2.HorizontalPodAutoscaler
     worker_budget: k8s.policy.v1.PodDisruptionBudget
     worker_size: pulumi.Output[sizing.WorkerSize]
 
@@ -140,7 +161,7 @@ class SparkCluster(pulumi.ComponentResource):
             ],
             env=[
                 pod_ip_env(),
-                *spark_conf_env(),
+                *spark_daemon_env(),
                 *env({"SPARK_DAEMON_MEMORY": sizing.SPARK_MASTER_HEAP}),
             ],
             ports=[
@@ -164,7 +185,8 @@ class SparkCluster(pulumi.ComponentResource):
                 strategy=k8s.apps.v1.DeploymentStrategyArgs(type="Recreate"),
                 template=k8s.core.v1.PodTemplateSpecArgs(
                     metadata=k8s.meta.v1.ObjectMetaArgs(
-                        labels=scope.labels(contract.SPARK_MASTER_SERVICE, COMPONENT)
+                        labels=scope.labels(contract.SPARK_MASTER_SERVICE, COMPONENT),
+                        annotations=NOT_SAFE_TO_EVICT,
                     ),
                     spec=pod_spec(
                         uid=contract.SPARK_UID,
@@ -177,23 +199,13 @@ class SparkCluster(pulumi.ComponentResource):
             ),
             opts=scope.opts(self),
         )
-        # ClusterIP only: the UI is reached with `kubectl port-forward` (docs/workloads.md).
-        self.master_service = k8s.core.v1.Service(
+        self.master_service = cluster_ip_service(
+            scope,
+            self,
             f"{name}-master-svc",
-            metadata=scope.metadata(COMPONENT, contract.SPARK_MASTER_SERVICE),
-            spec=k8s.core.v1.ServiceSpecArgs(
-                type="ClusterIP",
-                selector=selector_labels(contract.SPARK_MASTER_SERVICE),
-                ports=[
-                    k8s.core.v1.ServicePortArgs(
-                        name="spark", port=SPARK_MASTER_PORT, target_port="spark", protocol="TCP"
-                    ),
-                    k8s.core.v1.ServicePortArgs(
-                        name="http", port=SPARK_UI_PORT, target_port="http", protocol="TCP"
-                    ),
-                ],
-            ),
-            opts=scope.opts(self),
+            COMPONENT,
+            contract.SPARK_MASTER_SERVICE,
+            {"spark": SPARK_MASTER_PORT, "http": SPARK_UI_PORT},
         )
 
     def _workers(
@@ -230,12 +242,11 @@ class SparkCluster(pulumi.ComponentResource):
             ),
             env=[
                 pod_ip_env(),
-                *spark_conf_env(),
+                *spark_daemon_env(),
                 *env(
                     {
                         "SPARK_DAEMON_MEMORY": f"{sizing.WORKER_DAEMON_HEAP_MIB}m",
                         "SPARK_LOCAL_DIRS": LOCAL_DIRS.path,
-                        "SPARK_WORKER_OPTS": WORKER_OPTS,
                     }
                 ),
             ],
@@ -260,7 +271,9 @@ class SparkCluster(pulumi.ComponentResource):
             f"{name}-worker",
             metadata=scope.metadata(COMPONENT, WORKER_NAME),
             spec=k8s.apps.v1.DeploymentSpecArgs(
-                replicas=WORKER_REPLICAS,
+                # No replicas: the HorizontalPodAutoscaler below owns the count; a value here
+                # would reset it on every `pulumi up`. A new Deployment starts with one pod
+                # and the autoscaler brings it to min_workers at once.
                 selector=k8s.meta.v1.LabelSelectorArgs(match_labels=selector_labels(WORKER_NAME)),
                 # A worker fills its node: replace one at a time, never surge onto a full node.
                 strategy=k8s.apps.v1.DeploymentStrategyArgs(
@@ -280,6 +293,41 @@ class SparkCluster(pulumi.ComponentResource):
                         containers=[worker],
                         volumes=[conf_volume, TMP.volume(), WORK_DIR.volume(), LOCAL_DIRS.volume()],
                         termination_grace_period_seconds=TERMINATION_GRACE_SECONDS,
+                    ),
+                ),
+            ),
+            opts=scope.opts(self),
+        )
+        self.worker_autoscaler = k8s.autoscaling.v2.HorizontalPodAutoscaler(
+            f"{name}-worker-hpa",
+            metadata=scope.metadata(COMPONENT, WORKER_NAME),
+            spec=k8s.autoscaling.v2.HorizontalPodAutoscalerSpecArgs(
+                scale_target_ref=k8s.autoscaling.v2.CrossVersionObjectReferenceArgs(
+                    api_version="apps/v1", kind="Deployment", name=self.workers.metadata.name
+                ),
+                min_replicas=args.min_workers,
+                max_replicas=args.max_workers,
+                metrics=[
+                    k8s.autoscaling.v2.MetricSpecArgs(
+                        type="Resource",
+                        resource=k8s.autoscaling.v2.ResourceMetricSourceArgs(
+                            name="cpu",
+                            target=k8s.autoscaling.v2.MetricTargetArgs(
+                                type="Utilization",
+                                average_utilization=WORKER_CPU_TARGET_PERCENT,
+                            ),
+                        ),
+                    )
+                ],
+                behavior=k8s.autoscaling.v2.HorizontalPodAutoscalerBehaviorArgs(
+                    scale_down=k8s.autoscaling.v2.HPAScalingRulesArgs(
+                        stabilization_window_seconds=SCALE_DOWN_WINDOW_SECONDS,
+                        select_policy="Min",
+                        policies=[
+                            k8s.autoscaling.v2.HPAScalingPolicyArgs(
+                                type="Pods", value=1, period_seconds=SCALE_DOWN_PERIOD_SECONDS
+                            )
+                        ],
                     ),
                 ),
             ),

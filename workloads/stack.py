@@ -3,9 +3,11 @@
 Declares, in namespace `lakehouse` (workloads.contract.NAMESPACE):
 - Hive Metastore 3.1.3 (Deployment + Service :9083, schema init, DB password Secret)
 - Spark standalone: master (Deployment + Service :7077/:8080) on the system node group,
-  3 workers on the spot node group only, with a PodDisruptionBudget and decommissioning
+  3-6 workers (a HorizontalPodAutoscaler on CPU) on the spot node group only, one per node,
+  with a PodDisruptionBudget and decommissioning
 - Spark History Server (Deployment + Service :18080) reading the event logs on S3
-- the generator and the ETL as CronJobs, each with its own IRSA service account
+- the generator, the ETL and table maintenance as CronJobs, each with its own IRSA service
+  account (maintenance runs as the ETL's); maintenance never overlaps an ETL run
 - NetworkPolicies (default deny) and Pod Security "restricted" on the namespace
 
 Every config file is rendered from the `Settings` passed in (core.properties), so
@@ -53,8 +55,13 @@ class WorkloadsArgs:
     role_arns: dict[str, pulumi.Input[str]]  # by service account name (workloads.contract)
     database: DatabaseConnection
     spark_instance_type: str = "t3.medium"
+    # sparkMinNodes/sparkMaxNodes: one worker per spot node, scaled by a HorizontalPodAutoscaler
+    spark_min_workers: int = 3
+    spark_max_workers: int = 6
     environment: str = "dev"
-    etl_schedule: str = "15 * * * *"
+    # Hourly at :15, except 03:15, the maintenance slot (workloads/jobs.py: never both).
+    etl_schedule: str = "15 0-2,4-23 * * *"
+    maintenance_schedule: str = "15 3 * * *"
     generator_schedule: str | None = "*/30 * * * *"  # None: suspended, run by hand only
     generator_args: Sequence[str] = ()  # extra `lakehouse generate` flags (--lines, --days)
 
@@ -74,6 +81,11 @@ def check_args(args: WorkloadsArgs) -> None:
             "(keys are workloads.contract SA_* names)"
         )
     node_type(args.spark_instance_type)
+    if not 1 <= args.spark_min_workers <= args.spark_max_workers:
+        raise ConfigError(
+            "WorkloadsArgs.spark_min_workers/spark_max_workers must satisfy 1 <= min <= max "
+            f"(got {args.spark_min_workers}..{args.spark_max_workers})"
+        )
 
 
 class Workloads(pulumi.ComponentResource):
@@ -133,6 +145,8 @@ class Workloads(pulumi.ComponentResource):
                 instance_type=args.spark_instance_type,
                 worker_role_arn=roles[contract.SA_SPARK_WORKER],
                 master_role_arn=roles.get(contract.SA_SPARK_MASTER),
+                min_workers=args.spark_min_workers,
+                max_workers=args.spark_max_workers,
             ),
             opts=child,
         )
@@ -148,6 +162,7 @@ class Workloads(pulumi.ComponentResource):
                 etl_role_arn=roles[contract.SA_ETL],
                 generator_role_arn=roles[contract.SA_GENERATOR],
                 etl_schedule=args.etl_schedule,
+                maintenance_schedule=args.maintenance_schedule,
                 generator_schedule=args.generator_schedule,
                 generator_args=tuple(args.generator_args),
             ),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.infra.harness import Deployment, run_program
+from tests.pulumi_mocks import Deployment, run_program
 
 STACKS = ("dev", "prod")
 

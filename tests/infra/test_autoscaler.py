@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.infra.harness import OIDC_ARN, Deployment, Registered, policy_statements
+from tests.pulumi_mocks import OIDC_ARN, Deployment, Registered, policy_statements
 
 RELEASE = "kubernetes:helm.sh/v3:Release"
 ISSUER = "oidc.eks.us-east-1.amazonaws.com/id/MOCKOIDC"

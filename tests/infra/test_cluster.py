@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from tests.infra.harness import KUBECONFIG, Deployment, Registered, run_program
+from tests.pulumi_mocks import CREATOR_ARN, KUBECONFIG, Deployment, Registered, run_program
 from workloads import contract
 
 CLUSTER = "eks:index:Cluster"
@@ -165,3 +165,17 @@ def test_admin_principals_get_cluster_admin_through_access_entries():
             },
         }
     }
+
+
+def test_node_groups_follow_the_kubernetes_version(deployment: Deployment):
+    # With a launch template EKS leaves a node group on its creation version unless told.
+    for group in deployment.of_type("eks:index:ManagedNodeGroup"):
+        assert group.inputs["version"] == "1.34", group.name
+        assert group.inputs["launchTemplate"]["version"] == "1"
+
+
+def test_an_admin_principal_equal_to_the_creator_is_refused():
+    # EKS already makes the creator an admin (bootstrapClusterCreatorAdminPermissions); a
+    # second access entry for the same principal fails the first `pulumi up` half-way.
+    with pytest.raises(Exception, match=r"adminPrincipalArns.*deployer.*creator"):
+        run_program("dev", overrides={"adminPrincipalArns": [CREATOR_ARN]}, workloads=False)

@@ -10,7 +10,7 @@ from pulumi.runtime.sync_await import _sync_await
 
 from infra.config import StackConfig, StackConfigError, load_config
 from tests.infra.conftest import STACKS
-from tests.infra.harness import REPO, configure
+from tests.pulumi_mocks import REPO, configure
 
 PROJECT = yaml.safe_load((REPO / "Pulumi.yaml").read_text())
 DECLARED = PROJECT["config"]

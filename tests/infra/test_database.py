@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.infra.harness import CLUSTER_SG, TEST_DB_PASSWORD, Deployment, Registered
+from tests.pulumi_mocks import CLUSTER_SG, TEST_DB_PASSWORD, Deployment, Registered, run_program
 
 INSTANCE = "aws:rds/instance:Instance"
 INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
@@ -69,7 +69,11 @@ def test_prod_database_survives_pulumi_destroy(prod: Deployment):
     inputs = db(prod).inputs
     assert inputs["deletionProtection"] is True
     assert inputs["skipFinalSnapshot"] is False
-    assert inputs["finalSnapshotIdentifier"] == "nginx-lakehouse-prod-metastore-final"
+    # Unique per instance (a random suffix): a fixed name collided with the snapshot an
+    # earlier incarnation of the stack left behind.
+    assert inputs["finalSnapshotIdentifier"].startswith("nginx-lakehouse-prod-metastore-final-")
+    suffix = prod.one("random:index/randomId:RandomId").outputs["hex"]
+    assert inputs["finalSnapshotIdentifier"].endswith(f"-{suffix}")
 
 
 def test_dev_database_is_disposable(dev: Deployment):
@@ -77,3 +81,34 @@ def test_dev_database_is_disposable(dev: Deployment):
     assert inputs["deletionProtection"] is False
     assert inputs["skipFinalSnapshot"] is True
     assert "finalSnapshotIdentifier" not in inputs
+
+
+def test_prod_destroy_refuses_up_front_and_keeps_the_data_when_it_runs(prod: Deployment):
+    # Issue #13, item 4. protect: the preview of `pulumi destroy` fails before anything is
+    # deleted. When it runs (protectData lifted), the database leaves a final snapshot and
+    # its automated backups, and the buckets stay.
+    instance = db(prod)
+    assert instance.protect is True
+    assert instance.inputs["deleteAutomatedBackups"] is False
+    for bucket in prod.of_type("aws:s3/bucket:Bucket"):
+        assert (bucket.protect, bucket.retain_on_delete) == (True, True), bucket.name
+
+
+def test_lifting_protection_for_teardown_still_takes_the_final_snapshot():
+    # The documented prod teardown: protectData false, `pulumi up`, `pulumi destroy`.
+    d = run_program("prod", overrides={"protectData": False}, workloads=False)
+    inputs = db(d).inputs
+    assert db(d).protect is False
+    assert inputs["deletionProtection"] is False
+    assert inputs["skipFinalSnapshot"] is False
+    assert inputs["finalSnapshotIdentifier"].startswith("nginx-lakehouse-prod-metastore-final-")
+    assert inputs["deleteAutomatedBackups"] is False
+    for bucket in d.of_type("aws:s3/bucket:Bucket"):
+        assert (bucket.protect, bucket.retain_on_delete) == (False, True), bucket.name
+
+
+def test_dev_destroy_deletes_everything(dev: Deployment):
+    assert db(dev).protect is False
+    assert db(dev).inputs["deleteAutomatedBackups"] is True
+    for bucket in dev.of_type("aws:s3/bucket:Bucket"):
+        assert (bucket.protect, bucket.retain_on_delete) == (False, False), bucket.name

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from tests.infra.harness import Deployment
+from tests.pulumi_mocks import Deployment
 
 
 def count(d: Deployment, type_: str) -> int:

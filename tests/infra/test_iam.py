@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.infra.harness import OIDC_ARN, Deployment, Registered, policy_statements
+from tests.pulumi_mocks import OIDC_ARN, Deployment, Registered, policy_statements
 from workloads import contract
 
 ROLE = "aws:iam/role:Role"
@@ -12,7 +12,9 @@ ISSUER = "oidc.eks.us-east-1.amazonaws.com/id/MOCKOIDC"
 
 LIST = {"s3:ListBucket", "s3:GetBucketLocation"}
 READ = {"s3:GetObject"}
-WRITE = {"s3:PutObject", "s3:AbortMultipartUpload"}
+# S3A's multipart writes: upload, list an upload's parts, abort it (issue #13, item 5).
+WRITE = {"s3:PutObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"}
+LIST_UPLOADS = {"s3:ListBucketMultipartUploads"}  # bucket-level, writers only
 DELETE = {"s3:DeleteObject"}
 
 # The access matrix, written out by hand: bucket -> object actions, per service account.
@@ -86,7 +88,7 @@ def test_role_touches_only_its_buckets_with_only_its_actions(deployment, service
 
     expected = {}
     for key, object_actions in EXPECTED_ACCESS[service_account].items():
-        expected[arns[key]] = LIST
+        expected[arns[key]] = LIST | (LIST_UPLOADS if object_actions >= WRITE else set())
         expected[f"{arns[key]}/*"] = object_actions
     assert granted == expected
 

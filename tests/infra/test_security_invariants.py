@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 
-from tests.infra.harness import TEST_DB_PASSWORD, Deployment, Registered, policy_statements
+from tests.pulumi_mocks import TEST_DB_PASSWORD, Deployment, Registered, policy_statements
 
 BUCKET = "aws:s3/bucket:Bucket"
 READ_ONLY_PREFIXES = ("Describe", "Get", "List")

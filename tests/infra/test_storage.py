@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.infra.harness import Deployment, Registered, policy_statements
+from tests.pulumi_mocks import Deployment, Registered, policy_statements
 
 BUCKET = "aws:s3/bucket:Bucket"
 VERSIONING = "aws:s3/bucketVersioning:BucketVersioning"
@@ -75,7 +75,7 @@ def test_warehouse_objects_are_never_expired_by_age(deployment: Deployment):
 
 def test_spark_event_logs_expire(deployment: Deployment):
     rule = lifecycle_rules(deployment, "processed")["expire-spark-event-logs"]
-    assert rule["filter"]["prefix"] == "spark-events/"
+    assert rule["filter"]["and"]["prefix"] == "spark-events/"
     assert rule["expiration"]["days"] == 30
 
 
@@ -108,3 +108,22 @@ def test_bucket_policy_only_denies_plain_http(deployment: Deployment):
         assert statement["Effect"] == "Deny"
         assert statement["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
         assert statement["Resource"] == [b.outputs["arn"], f"{b.outputs['arn']}/*"]
+
+
+def rule_applies(rule: dict, key: str, size: int) -> bool:
+    """S3's lifecycle filter semantics for a prefix and an object-size bound."""
+    f = rule["filter"].get("and", rule["filter"])
+    return key.startswith(f.get("prefix", "")) and size > f.get("objectSizeGreaterThan", -1)
+
+
+def test_the_event_log_directory_marker_never_expires(deployment: Deployment):
+    [marker] = deployment.of_type("aws:s3/bucketObjectv2:BucketObjectv2")
+    assert marker.inputs["bucket"] == bucket(deployment, "processed").id
+    rules = lifecycle_rules(deployment, "processed").values()
+    expiring = [r for r in rules if "expiration" in r]
+    assert not [r["id"] for r in expiring if rule_applies(r, marker.inputs["key"], 0)]
+    # ...while the logs under it still do.
+    log = "spark-events/app-20241007120000-0000"
+    assert [r["id"] for r in expiring if rule_applies(r, log, 52_000)] == [
+        "expire-spark-event-logs"
+    ]

@@ -12,7 +12,7 @@ import pytest
 
 from core import runtimes
 from core.settings import Settings
-from tests.workloads.harness import Deployment, deploy
+from tests.pulumi_mocks import Deployment, deploy
 from workloads import contract
 
 ACCOUNT = "123456789012"
@@ -59,7 +59,8 @@ def workloads_program(
     """A program declaring a provider and `Workloads` the way infra/__main__.py does."""
 
     def program() -> None:
-        from workloads.stack import DatabaseConnection, Workloads, WorkloadsArgs
+        from workloads.metastore import DatabaseConnection
+        from workloads.stack import Workloads, WorkloadsArgs
 
         provider = k8s.Provider(PROVIDER_NAME, kubeconfig="{}")
         args = WorkloadsArgs(

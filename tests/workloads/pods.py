@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from tests.workloads.harness import Deployment, Registered
+from tests.pulumi_mocks import Deployment, Registered
 
 
 def containers(pod: dict[str, Any]) -> Iterator[dict[str, Any]]:

@@ -9,8 +9,8 @@ import sys
 from pathlib import Path
 
 from core.settings import Settings
+from tests.pulumi_mocks import Deployment
 from tests.workloads.conftest import IMAGES
-from tests.workloads.harness import Deployment
 from tests.workloads.pods import pod_of
 from workloads.event_logs import ENSURE_SCRIPT, WAIT_SCRIPT
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 
 from core.errors import ConfigError
+from tests.pulumi_mocks import Deployment, deploy
 from tests.workloads.conftest import ROLE_ARNS, workloads_program
-from tests.workloads.harness import Deployment, deploy
 from tests.workloads.pods import pod_of
 from workloads import contract
 

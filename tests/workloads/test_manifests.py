@@ -10,8 +10,8 @@ import pulumi
 import pulumi_kubernetes as k8s
 import pytest
 
+from tests.pulumi_mocks import Deployment, deploy
 from tests.workloads.conftest import PROVIDER_NAME, workloads_program
-from tests.workloads.harness import Deployment, deploy
 from workloads import contract
 
 KUBERNETES_VERSION = "1.31"
@@ -20,7 +20,7 @@ EXPECTED_NAMED = {
     "Namespace": {contract.NAMESPACE},
     "Deployment": {"hive-metastore", "spark-master", "spark-worker", "spark-history"},
     "Service": {"hive-metastore", "spark-master", "spark-history"},
-    "CronJob": {"etl", "generator"},
+    "CronJob": {"etl", "generator", "maintenance"},
     "ServiceAccount": {
         contract.SA_METASTORE,
         contract.SA_SPARK_MASTER,
@@ -30,6 +30,7 @@ EXPECTED_NAMED = {
         contract.SA_SPARK_HISTORY,
     },
     "PodDisruptionBudget": {"spark-worker"},
+    "HorizontalPodAutoscaler": {"spark-worker"},
     "NetworkPolicy": {
         "default-deny",
         "allow-common-egress",
@@ -38,6 +39,7 @@ EXPECTED_NAMED = {
         "master-from-spark",
         "workers-from-spark",
         "driver-from-spark",
+        "maintenance-from-spark",
     },
 }
 # Auto-named (a changed one is replaced under a new name, which rolls its pods).

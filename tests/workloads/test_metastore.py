@@ -6,8 +6,8 @@ from __future__ import annotations
 import json
 
 from core.settings import METASTORE_PORT
+from tests.pulumi_mocks import Deployment
 from tests.workloads.conftest import DB_HOST, DB_PASSWORD, DB_PORT, IMAGES
-from tests.workloads.harness import Deployment
 from tests.workloads.pods import container, env, pod_of
 from workloads import contract
 from workloads.metastore import HMS, PASSWORD_ENV
@@ -17,7 +17,7 @@ def test_password_reaches_the_metastore_only_through_a_secret(deployment: Deploy
     [secret] = deployment.of_kind("Secret")
     assert secret.manifest()["stringData"] == {"password": DB_PASSWORD}
     # Still a Pulumi secret when it reaches the engine (encrypted in the state file).
-    assert "stringData" in secret.secret_fields
+    assert "stringData" in secret.secret_inputs
     pod = pod_of(deployment, "Deployment", "hive-metastore")
     for name in ("init-schema", "metastore"):
         variables = env(container(deployment, "Deployment", "hive-metastore", name))
@@ -43,8 +43,12 @@ def test_metastore_connects_to_the_given_database_over_tls(deployment: Deploymen
         for c in deployment.of_kind("ConfigMap")
         if "metastore-site.xml" in c.manifest()["data"]
     )
-    url = f"jdbc:postgresql://{DB_HOST}:{DB_PORT}/metastore?sslmode=require"
-    assert f"<value>{url}</value>" in site
+    # verify-full: the server's certificate must chain to the RDS CAs and name the host.
+    url = (
+        f"jdbc:postgresql://{DB_HOST}:{DB_PORT}/metastore"
+        "?sslmode=verify-full&sslrootcert=/opt/hive-metastore/rds-ca-bundle.pem"
+    )
+    assert f"<value>{url.replace('&', '&amp;')}</value>" in site  # XML-escaped
     assert "<value>hive</value>" in site
 
 

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 from core.settings import METASTORE_PORT, SPARK_MASTER_PORT, SPARK_UI_PORT
+from tests.pulumi_mocks import Deployment
 from tests.workloads.conftest import DB_PORT
-from tests.workloads.harness import Deployment
 from workloads import contract
 
 RANDOM_SPARK_PORT = 40123  # executor RPC and block managers pick ports at random

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from tests.workloads.harness import Deployment
+from tests.pulumi_mocks import Deployment
 from tests.workloads.pods import pod_of
 from workloads import contract
 
@@ -52,6 +52,7 @@ def test_every_other_pod_runs_on_the_system_group_and_tolerates_nothing(
         "spark-history",
         "etl",
         "generator",
+        "maintenance",
     }
     for obj, pod in others:
         assert pod["nodeSelector"] == {contract.POOL_LABEL: contract.SYSTEM_POOL}, obj.k8s_name
@@ -59,8 +60,14 @@ def test_every_other_pod_runs_on_the_system_group_and_tolerates_nothing(
 
 
 def test_replicas_one_master_three_workers_one_metastore(deployment: Deployment) -> None:
+    # Workers: at least as many as the autoscaler's minimum (it owns their count).
+    scaled = {
+        h.manifest()["spec"]["scaleTargetRef"]["name"]: h.manifest()["spec"]["minReplicas"]
+        for h in deployment.of_kind("HorizontalPodAutoscaler")
+    }
     replicas = {
-        d.k8s_name: d.manifest()["spec"]["replicas"] for d in deployment.of_kind("Deployment")
+        d.k8s_name: scaled.get(d.k8s_name, d.manifest()["spec"].get("replicas"))
+        for d in deployment.of_kind("Deployment")
     }
     assert replicas == {
         "spark-master": 1,

@@ -3,8 +3,8 @@ carrying it explicitly (non-root with the image's UID, no privileges, read-only 
 
 from __future__ import annotations
 
+from tests.pulumi_mocks import Deployment
 from tests.workloads.conftest import IMAGES
-from tests.workloads.harness import Deployment
 from tests.workloads.pods import containers, volume_sources
 from workloads import contract
 
@@ -43,8 +43,9 @@ def test_every_container_drops_all_privileges(deployment: Deployment) -> None:
             assert context["readOnlyRootFilesystem"] is True, where
             assert context["runAsNonRoot"] is True, where
             checked += 1
-    # 6 pods; init containers: schema (metastore), event-log directory (ETL, History Server)
-    assert checked == 9
+    # 7 pods (maintenance added); init containers: schema (metastore), event-log directory
+    # (ETL, maintenance, History Server)
+    assert checked == 11
 
 
 def test_every_writable_path_is_an_empty_dir_and_tmp_is_one(deployment: Deployment) -> None:

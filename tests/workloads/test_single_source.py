@@ -26,8 +26,8 @@ from core.settings import (
     Settings,
     render_settings_toml,
 )
+from tests.pulumi_mocks import Deployment, Registered, deploy
 from tests.workloads.conftest import DB_HOST, DB_PORT, aws_settings, workloads_program
-from tests.workloads.harness import Deployment, Registered, deploy
 from tests.workloads.pods import container, pod_of, volume_sources
 from workloads import config_files, contract
 
@@ -73,7 +73,11 @@ def test_metastore_site_is_metastore_site(deployment: Deployment, settings: Sett
         deployment, "Deployment", "hive-metastore", config_files.METASTORE_CONF_DIR
     )
     database = MetastoreDatabase(
-        jdbc_url=f"jdbc:postgresql://{DB_HOST}:{DB_PORT}/metastore?sslmode=require", user="hive"
+        jdbc_url=(
+            f"jdbc:postgresql://{DB_HOST}:{DB_PORT}/metastore"
+            "?sslmode=verify-full&sslrootcert=/opt/hive-metastore/rds-ca-bundle.pem"
+        ),
+        user="hive",
     )
     props = metastore_site(settings, database, METASTORE_PORT)
     # Hadoop 3.3.6 in the metastore image takes SDK v1 credential classes (IRSA via STS).
@@ -169,3 +173,52 @@ def test_short_service_names_are_accepted() -> None:
         metastore_host=contract.METASTORE_SERVICE, spark_master_host=contract.SPARK_MASTER_SERVICE
     )
     assert config_files.check_settings(short) is short
+
+
+# The standalone daemons' own properties, written down by hand: what both runtimes must get.
+DAEMON_PROPERTIES = {
+    "spark.master.rest.enabled": "false",
+    "spark.decommission.enabled": "true",
+    "spark.worker.decommission.signal": "PWR",
+    "spark.worker.cleanup.enabled": "true",
+    "spark.worker.cleanup.appDataTtl": "86400",
+    "spark.history.fs.update.interval": "5s",
+}
+
+
+def java_options(value: str) -> dict[str, str]:
+    flags = value.split()
+    assert all(f.startswith("-D") for f in flags), value
+    return dict(f[2:].split("=", 1) for f in flags)
+
+
+@pytest.mark.parametrize(
+    ("name", "container_name"),
+    [("spark-master", "master"), ("spark-worker", "worker"), ("spark-history", "history")],
+)
+def test_cluster_daemons_get_the_daemon_properties(
+    deployment: Deployment, name: str, container_name: str
+) -> None:
+    env = {
+        e["name"]: e.get("value")
+        for e in container(deployment, "Deployment", name, container_name)["env"]
+    }
+    assert java_options(env["SPARK_DAEMON_JAVA_OPTS"]) == {
+        **DAEMON_PROPERTIES,
+        "spark.history.ui.port": str(contract.SPARK_HISTORY_UI_PORT),
+    }
+    # The worker's cleanup used to come from its own SPARK_WORKER_OPTS, a second source.
+    assert "SPARK_WORKER_OPTS" not in env
+
+
+def test_local_stack_daemons_get_the_same_daemon_properties(tmp_path: Path) -> None:
+    from core.settings import LocalStackSettings
+    from local_stack.spark_standalone import SparkMaster
+
+    stack = LocalStackSettings(data_dir=tmp_path)
+    master = SparkMaster(stack)
+    master.before_launch()
+    lines = master.defaults_file.read_text().splitlines()
+    written = dict(line.split(" ", 1) for line in lines)
+    expected = {**DAEMON_PROPERTIES, "spark.history.ui.port": str(stack.spark_history_port)}
+    assert {k: written[k] for k in expected} == expected

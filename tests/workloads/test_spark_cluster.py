@@ -7,8 +7,8 @@ import re
 
 from core.properties import spark_conf
 from core.settings import Settings
+from tests.pulumi_mocks import Deployment, deploy
 from tests.workloads.conftest import workloads_program
-from tests.workloads.harness import Deployment, deploy
 from tests.workloads.pods import container, env, pod_of
 from workloads import sizing
 from workloads.spark_cluster import DECOMMISSION_WAIT_SECONDS
