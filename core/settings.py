@@ -12,7 +12,7 @@ import tomllib
 from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any, NamedTuple, TypeVar
+from typing import Annotated, Any, Literal, NamedTuple, TypeVar
 
 from pydantic import (
     BaseModel,
@@ -107,6 +107,8 @@ class SparkSettings(_Model):
     shuffle_partitions: Annotated[int, Field(ge=1)] = 8
     event_log_dir: str | None = None
     ui_enabled: bool = False
+    # The driver's console log level (spark/log4j2.properties); `lakehouse --verbose`: warn.
+    log_level: Literal["error", "warn", "info", "debug"] = "error"
     # Extra properties, applied last; for tuning without a code change.
     conf: dict[str, str] = {}
 
