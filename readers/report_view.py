@@ -21,7 +21,7 @@ def period_column(name: str) -> str:
 
 
 def load(
-    settings: Settings, name: str, period: str | None, segment: str, all_periods: bool
+    settings: Settings, name: str, period: date | None, segment: str, all_periods: bool
 ) -> list[dict[str, Any]]:
     """Rows of report `name` for one period (default: the latest), ordered by rank."""
     if name not in REPORTS:
@@ -31,7 +31,7 @@ def load(
     if "segment" in (rows[0] if rows else {}):
         rows = [r for r in rows if r["segment"] == segment]
     if not all_periods and rows:
-        wanted = date.fromisoformat(period) if period else max(r[column] for r in rows)
+        wanted = period or max(r[column] for r in rows)
         rows = [r for r in rows if r[column] == wanted]
     return sorted(rows, key=lambda r: (r[column], r.get("segment", ""), r["rank"]))
 
