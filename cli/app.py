@@ -22,7 +22,7 @@ from typer._click.exceptions import NoArgsIsHelpError, UsageError
 from cli.stack import stack_app
 from core import jars
 from core.config import DEFAULT_ROOT, resolve_settings
-from core.errors import LakehouseError
+from core.errors import InputError, LakehouseError
 from core.failures import RunContext, service_failure
 from core.names import QueryEngine, Table
 from core.properties import jar_sets
@@ -252,7 +252,9 @@ def ingest(
     if "://" not in source:
         path = Path(source).resolve()
         if not path.exists():
-            raise LakehouseError(f"{source} does not exist")
+            raise InputError(
+                f"{source} does not exist: give a log file, a directory of them or an s3:// prefix"
+            )
         source = path.as_uri()
     _run_etl(_settings(runtime, config, root), source)
 
