@@ -37,16 +37,28 @@ def load(
 
 
 def as_rich_table(name: str, rows: list[dict[str, Any]]) -> Table:
+    """One row per rank; a column whose value every row shares (the period, the segment) goes
+    into the title, which leaves an IPv6 address room to show whole in 80 columns."""
     column = period_column(name)
     periods = sorted({str(r[column]) for r in rows})
+    shared = {
+        key: rows[0][key]
+        for key in (column, "segment")
+        if rows and key in rows[0] and len({r[key] for r in rows}) == 1
+    }
     title = f"{name} — {', '.join(periods) if periods else 'no data yet'}"
+    if "segment" in shared:
+        title += f" ({shared['segment']})"
     table = Table(title=title, title_justify="left")
     if not rows:
         return table
-    for key in rows[0]:
-        table.add_column(key, justify="right" if isinstance(rows[0][key], int | float) else "left")
+    shown = [key for key in rows[0] if key not in shared]
+    for key in shown:
+        numeric = isinstance(rows[0][key], int | float)
+        # Folded, never cut with an ellipsis: a truncated IP address is a wrong one.
+        table.add_column(key, justify="right" if numeric else "left", overflow="fold")
     for row in rows:
-        table.add_row(*(_cell(v) for v in row.values()))
+        table.add_row(*(_cell(row[key]) for key in shown))
     return table
 
 
