@@ -194,10 +194,8 @@ def _generate(
             spec, destination, s3=settings.storage.s3, on_progress=lambda n: bar.advance(task, n)
         )
     rate = result.lines / result.seconds if result.seconds else 0
-    console.print(
-        f"wrote {result.lines:,} lines in {len(result.files)} files to {destination} "
-        f"({result.bytes_compressed / 1e6:.1f} MB gzip, {rate:,.0f} lines/s)"
-    )
+    console.print(f"wrote {result.lines:,} lines in {len(result.files)} files to {destination}")
+    console.print(f"  {result.bytes_compressed / 1e6:.1f} MB gzip, {rate:,.0f} lines/s")
 
 
 def _run_etl(settings: Settings, source: str | None) -> None:
@@ -224,10 +222,11 @@ def _run_etl(settings: Settings, source: str | None) -> None:
     if result.outcome == "nothing-to-do":
         console.print("no new input files: nothing to do (already ingested files are skipped)")
         return
+    # Two lines: one would not fit an 80-column terminal or pipe.
+    console.print(f"run {result.run_id}: {len(result.files)} files in {result.seconds:.1f} s")
     console.print(
-        f"run {result.run_id}: {len(result.files)} files, {result.lines_read:,} lines "
-        f"= {result.accepted:,} accepted + {result.rejected:,} rejected, "
-        f"{result.seconds:.1f} s"
+        f"  {result.lines_read:,} lines = {result.accepted:,} accepted "
+        f"+ {result.rejected:,} rejected"
     )
     for table, rows in result.rows_written.items():
         console.print(f"  {table}: {rows:,} rows written")
