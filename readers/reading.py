@@ -27,7 +27,7 @@ def catalog(settings: Settings) -> Catalog:
         return _sqlite_catalog(settings, Path(settings.catalog.uri))
     # The metastore and the object store: a refused connection is a line naming the service,
     # not a thrift or botocore stack trace from the first call.
-    check_reachable(settings)
+    check_reachable(settings, spark=False)
     return load_catalog(settings.catalog.name, **pyiceberg_properties(settings))
 
 

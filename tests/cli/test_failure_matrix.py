@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import os
 import re
+import socket
 import subprocess
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,6 +26,7 @@ from pyiceberg.catalog import load_catalog
 from cli.app import app, main
 from core import runtimes
 from core.properties import pyiceberg_properties
+from core.settings import LocalStackSettings, render_settings_toml
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -42,6 +45,10 @@ BAD_DAY = (
 NO_CONFIG = r"config file .*/missing\.toml does not exist"
 NOT_TOML = r"config file .*/broken\.toml is not valid TOML: .*"
 CONFIG_IS_DIR = r"cannot read config file .*/empty-dir: Is a directory"
+METASTORE_DOWN = (
+    r"cannot reach the Hive Metastore at thrift://127\.0\.0\.1:\d+ \(setting 'catalog\.uri'\): "
+    r".*`lakehouse stack up`.*"
+)
 BAD_RUNTIME = r"unknown runtime 'nope': use 'embedded' or 'local' .*"
 
 
@@ -107,8 +114,10 @@ ROWS = [
     Case("rebuild-reports", "no access_logs yet", "--root {bare}", _no_table("access_logs")),
     Case("maintain", "nothing ran yet", "--root {empty}", NO_LAKEHOUSE),
     Case("maintain", "unreadable catalog", "--root {garbage}", BAD_CATALOG),
+    Case("maintain", "metastore down", "-c {down}", METASTORE_DOWN),
     Case("report", "nothing ran yet", "daily_top_ips --root {empty}", NO_LAKEHOUSE),
     Case("report", "unreadable catalog", "daily_top_ips --root {garbage}", BAD_CATALOG),
+    Case("report", "metastore down", "daily_top_ips -c {down}", METASTORE_DOWN),
     Case(
         "report", "no report table yet", "daily_top_ips --root {bare}", _no_table("daily_top_ips")
     ),
@@ -133,14 +142,18 @@ ROWS = [
     Case("runs", "nothing ran yet", "--root {empty}", NO_LAKEHOUSE),
     Case("runs", "unreadable catalog", "--root {garbage}", BAD_CATALOG),
     Case("runs", "no etl_runs yet", "--root {bare}", _no_table("etl_runs")),
+    Case("runs", "metastore down", "-c {down}", METASTORE_DOWN),
     Case("report-page", "nothing ran yet", "--root {empty}", NO_LAKEHOUSE),
     Case("report-page", "unreadable catalog", "--root {garbage}", BAD_CATALOG),
     Case("report-page", "no tables yet", "--root {bare}", _no_table("etl_runs")),
+    Case("report-page", "metastore down", "-c {down}", METASTORE_DOWN),
     Case("query", "nothing ran yet", "'SELECT 1' --root {empty}", NO_LAKEHOUSE),
     Case(
         "query", "nothing ran yet, spark", "'SELECT 1' --engine spark --root {empty}", NO_LAKEHOUSE
     ),
     Case("query", "unreadable catalog", "'SELECT 1' --root {garbage}", BAD_CATALOG),
+    Case("query", "metastore down", "'SELECT 1' -c {down}", METASTORE_DOWN),
+    Case("query", "metastore down, spark", "'SELECT 1' --engine spark -c {down}", METASTORE_DOWN),
     Case(
         "query",
         "bad SQL",
@@ -217,7 +230,7 @@ def test_every_command_has_rows() -> None:
 
 
 @pytest.fixture(scope="module")
-def places(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+def places(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
     base = tmp_path_factory.mktemp("matrix")
     garbage = base / "garbage"
     garbage.mkdir()
@@ -230,7 +243,13 @@ def places(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     (base / "a-file").write_text("not a directory\n")
     (base / "empty-dir").mkdir()
     (base / "stack.toml").write_text(f'data_dir = "{base / "stack"}"\n')
-    return {
+    # The local runtime with its services down: a port bound but not listening refuses.
+    closed = socket.socket()
+    closed.bind(("127.0.0.1", 0))
+    port = closed.getsockname()[1]
+    down = LocalStackSettings(metastore_port=port, s3_port=port, spark_master_port=port)
+    (base / "stack-down.toml").write_text(render_settings_toml(runtimes.local_stack(down)))
+    yield {
         "empty": str(base / "empty"),
         "garbage": str(garbage),
         "bare": str(base / "bare"),
@@ -239,8 +258,10 @@ def places(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
         "dir": str(base / "empty-dir"),
         "file": str(base / "a-file"),
         "stack": str(base / "stack.toml"),
+        "down": str(base / "stack-down.toml"),
         "work": str(base),
     }
+    closed.close()
 
 
 def _argv(case: Case, places: dict[str, str]) -> list[str]:
