@@ -22,7 +22,7 @@ NEXT_STEP = "run `lakehouse etl` or `lakehouse demo` first"
 
 
 def catalog(settings: Settings) -> Catalog:
-    """The settings' catalog, opened for reading; never creates one."""
+    """The settings' catalog, opened for reading; never creates a catalog file."""
     if settings.catalog.kind is CatalogKind.SQLITE:
         return _sqlite_catalog(settings, Path(settings.catalog.uri))
     # The metastore and the object store: a refused connection is a line naming the service,
