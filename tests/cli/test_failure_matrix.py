@@ -3,7 +3,7 @@ code 2, no traceback; as a new user meets it (nothing has run yet, a typo, a bad
 
 The commands are enumerated from the typer app, so a new command without rows here fails
 `test_every_command_has_rows`. Commands that start Spark are driven only into failures found
-before a JVM starts, so the matrix runs in seconds. It calls `cli.app.main` in-process (the
+before a JVM starts, so no JVM starts in this file. It calls `cli.app.main` in-process (the
 real entry point, with its error handling); `test_a_real_process_prints_the_same_line` checks a
 few rows through `python -m cli.app` too.
 """
@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import re
+import shlex
 import socket
 import subprocess
 import sys
@@ -60,7 +61,7 @@ def _no_table(name: str) -> str:
 class Case:
     command: str  # as typed: "report", "stack logs"
     why: str
-    args: str  # after the command; {empty} {garbage} {bare} {missing} {broken} {dir} {file}
+    args: str  # after the command; {names} are the places of the `places` fixture
     line: str  # the one stderr line after "error: ", as a regex
 
     @property
@@ -265,8 +266,6 @@ def places(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]
 
 
 def _argv(case: Case, places: dict[str, str]) -> list[str]:
-    import shlex
-
     args = case.args.replace("{arg}", ARGUMENT.get(case.command, "")).format(**places)
     return [*case.command.split(), *shlex.split(args)]
 
@@ -315,8 +314,6 @@ def _lakehouse(*args: str, cwd: str) -> subprocess.CompletedProcess[str]:
 
 @pytest.mark.parametrize(("args", "line"), PROCESS_ROWS, ids=[a for a, _ in PROCESS_ROWS])
 def test_a_real_process_prints_the_same_line(args: str, line: str, places: dict[str, str]) -> None:
-    import shlex
-
     done = _lakehouse(*shlex.split(args.format(**places)), cwd=places["work"])
     assert done.returncode == 2
     assert "Traceback" not in done.stdout + done.stderr
