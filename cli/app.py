@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import sys
+import traceback
+from dataclasses import dataclass
 from datetime import date, timedelta
 from enum import StrEnum
 from pathlib import Path
@@ -14,12 +16,15 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeElapsedColumn
 
+# typer vendors click; its usage errors are these (typer exports only BadParameter).
+from typer._click.exceptions import NoArgsIsHelpError, UsageError
+
 from cli.stack import stack_app
 from core import jars
 from core.config import DEFAULT_ROOT, resolve_settings
-from core.errors import LakehouseError
+from core.errors import InputError, LakehouseError
 from core.failures import RunContext, service_failure
-from core.names import QueryEngine
+from core.names import QueryEngine, Table
 from core.properties import jar_sets
 from core.settings import Settings
 
@@ -54,6 +59,37 @@ RootOpt = Annotated[
 ]
 
 
+def _day(text: str | date) -> date:
+    """Day options: a bad one is a usage error naming the option, before anything runs."""
+    if isinstance(text, date):  # a default
+        return text
+    try:
+        return date.fromisoformat(text)
+    except ValueError as exc:
+        raise typer.BadParameter(f"{text!r} is not a day (YYYY-MM-DD): {exc}") from None
+
+
+@dataclass
+class _Output:
+    # --verbose: Spark's warnings on the console, and the stack trace of an error.
+    verbose: bool = False
+
+
+_output = _Output()
+
+
+@app.callback()
+def _global_options(
+    verbose: Annotated[
+        bool,
+        typer.Option(
+            "--verbose", "-v", help="Show Spark's warnings, and the stack trace of an error."
+        ),
+    ] = False,
+) -> None:
+    _output.verbose = verbose
+
+
 class Format(StrEnum):
     TABLE = "table"
     JSON = "json"
@@ -61,8 +97,12 @@ class Format(StrEnum):
 
 
 def _settings(runtime: str | None, config: Path | None, root: Path) -> Settings:
-    _context.settings = resolve_settings(runtime, config, root)
-    return _context.settings
+    settings = resolve_settings(runtime, config, root)
+    if _output.verbose:
+        spark = settings.spark.model_copy(update={"log_level": "warn"})
+        settings = settings.model_copy(update={"spark": spark})
+    _context.settings = settings
+    return settings
 
 
 @app.command()
@@ -109,7 +149,9 @@ def generate(
         str | None,
         typer.Option(help="Directory, file:// or s3:// URI (default: the input location)."),
     ] = None,
-    start: Annotated[str, typer.Option(help="First day, YYYY-MM-DD (UTC).")] = "",
+    start: Annotated[
+        date | None, typer.Option(parser=_day, help="First day (UTC); default: DAYS ago.")
+    ] = None,
     days: Annotated[int, typer.Option(min=1, help="Number of days.")] = 3,
     lines: Annotated[int, typer.Option(min=1, help="Total lines over all days.")] = 100_000,
     seed: Annotated[int, typer.Option(help="Same seed, same bytes.")] = 42,
@@ -126,7 +168,7 @@ def generate(
 def _generate(
     settings: Settings,
     to: str | None,
-    start: str,
+    start: date | None,
     days: int,
     lines: int,
     seed: int,
@@ -135,7 +177,7 @@ def _generate(
     from generator import TrafficSpec
     from generator import generate as run_generator
 
-    first_day = date.fromisoformat(start) if start else date.today() - timedelta(days=days)
+    first_day = start or date.today() - timedelta(days=days)
     spec = TrafficSpec(
         start=first_day, days=days, lines=lines, seed=seed, files_per_hour=files_per_hour
     )
@@ -152,10 +194,8 @@ def _generate(
             spec, destination, s3=settings.storage.s3, on_progress=lambda n: bar.advance(task, n)
         )
     rate = result.lines / result.seconds if result.seconds else 0
-    console.print(
-        f"wrote {result.lines:,} lines in {len(result.files)} files to {destination} "
-        f"({result.bytes_compressed / 1e6:.1f} MB gzip, {rate:,.0f} lines/s)"
-    )
+    console.print(f"wrote {result.lines:,} lines in {len(result.files)} files to {destination}")
+    console.print(f"  {result.bytes_compressed / 1e6:.1f} MB gzip, {rate:,.0f} lines/s")
 
 
 def _run_etl(settings: Settings, source: str | None) -> None:
@@ -182,10 +222,11 @@ def _run_etl(settings: Settings, source: str | None) -> None:
     if result.outcome == "nothing-to-do":
         console.print("no new input files: nothing to do (already ingested files are skipped)")
         return
+    # Two lines: one would not fit an 80-column terminal or pipe.
+    console.print(f"run {result.run_id}: {len(result.files)} files in {result.seconds:.1f} s")
     console.print(
-        f"run {result.run_id}: {len(result.files)} files, {result.lines_read:,} lines "
-        f"= {result.accepted:,} accepted + {result.rejected:,} rejected, "
-        f"{result.seconds:.1f} s"
+        f"  {result.lines_read:,} lines = {result.accepted:,} accepted "
+        f"+ {result.rejected:,} rejected"
     )
     for table, rows in result.rows_written.items():
         console.print(f"  {table}: {rows:,} rows written")
@@ -210,7 +251,9 @@ def ingest(
     if "://" not in source:
         path = Path(source).resolve()
         if not path.exists():
-            raise LakehouseError(f"{source} does not exist")
+            raise InputError(
+                f"{source} does not exist: give a log file, a directory of them or an s3:// prefix"
+            )
         source = path.as_uri()
     _run_etl(_settings(runtime, config, root), source)
 
@@ -220,10 +263,12 @@ def rebuild_reports(
     runtime: RuntimeOpt = None, config: ConfigOpt = None, root: RootOpt = DEFAULT_ROOT
 ) -> None:
     """Recompute all four report tables from access_logs."""
+    from readers.reading import check_lakehouse
     from spark.job import write_reports
     from spark.session import build_session
 
     settings = _settings(runtime, config, root)
+    check_lakehouse(settings, Table.ACCESS_LOGS)
     with console.status("starting Spark"):
         spark = build_session(settings)
     with console.status("rebuilding reports"):
@@ -249,10 +294,12 @@ def maintain(
     root: RootOpt = DEFAULT_ROOT,
 ) -> None:
     """Expire old snapshots, compact small files, remove orphan files (run it alone)."""
+    from readers.reading import check_lakehouse
     from spark.maintenance import maintain as run_maintenance
     from spark.session import build_session
 
     settings = _settings(runtime, config, root)
+    check_lakehouse(settings)
     with console.status("starting Spark"):
         spark = build_session(settings)
     with console.status("maintaining tables"):
@@ -281,7 +328,8 @@ def report(
         ),
     ],
     period: Annotated[
-        str | None, typer.Option(help="Day or week start (YYYY-MM-DD); default: the latest.")
+        date | None,
+        typer.Option(parser=_day, help="Day or week start (YYYY-MM-DD); default: the latest."),
     ] = None,
     segment: Annotated[str, typer.Option(help="IP reports: all, human or bot.")] = "all",
     all_periods: Annotated[bool, typer.Option("--all", help="Every period, not just one.")] = False,
@@ -355,8 +403,10 @@ def query(
 ) -> None:
     """Ad hoc SQL over the lakehouse tables (access_logs, daily_top_ips, ...)."""
     from readers import query as q
+    from readers.reading import check_lakehouse
 
     settings = _settings(runtime, config, root)
+    check_lakehouse(settings)
     if engine is QueryEngine.SPARK:
         from spark.sql import run_sql
 
@@ -375,7 +425,9 @@ def query(
 def demo(
     days: Annotated[int, typer.Option(min=1)] = 3,
     lines: Annotated[int, typer.Option(min=1)] = 200_000,
-    start: Annotated[str, typer.Option(help="First day (YYYY-MM-DD).")] = "2024-10-07",
+    start: Annotated[date, typer.Option(parser=_day, help="First day (YYYY-MM-DD).")] = date(
+        2024, 10, 7
+    ),
     runtime: RuntimeOpt = None,
     config: ConfigOpt = None,
     root: Annotated[Path, typer.Option("--root")] = Path("var/demo"),
@@ -402,23 +454,43 @@ app.add_typer(stack_app, name="stack", help="The local replica of production (lo
 
 
 def main() -> None:
-    """Entry point: actionable errors become one line and exit code 2, not a traceback.
+    """Entry point: every error is one line on stderr, not a traceback (`--verbose` adds it).
 
-    That includes a service (metastore, S3 endpoint, Spark master) going away mid-run,
-    which Spark reports as a JVM stack trace.
+    Actionable errors exit with code 2, as usage errors do: that includes a service
+    (metastore, S3 endpoint, Spark master) going away mid-run, which Spark reports as a JVM
+    stack trace.
     """
     try:
-        app()
+        # Not standalone: click's usage errors come here instead of a multi-line usage panel.
+        code = app(prog_name="lakehouse", standalone_mode=False)
+    except NoArgsIsHelpError as exc:  # `lakehouse` or `lakehouse stack` alone: the help
+        exc.show()
+        raise SystemExit(exc.exit_code) from None
+    except UsageError as exc:
+        command = exc.ctx.command_path if exc.ctx else "lakehouse"
+        _fail(f"{exc.format_message()} (see `{command} --help`)", exc.exit_code)
+    except typer.TyperException as exc:  # click's other errors, e.g. an unreadable file
+        _fail(exc.format_message(), exc.exit_code)
+    except typer.Abort:
+        _fail("aborted", 1)
     except LakehouseError as exc:
-        _fail(exc)
+        _fail(str(exc))
     except Exception as exc:
         named = service_failure(exc, _context)
         if named is None:
             raise
-        _fail(named)
+        _fail(str(named))
+    # Not standalone, typer returns the code of a `typer.Exit` (None when a command returns).
+    raise SystemExit(code if isinstance(code, int) else 0)
 
 
-def _fail(exc: LakehouseError) -> None:
+def _fail(message: str, code: int = 2) -> None:
+    if _output.verbose:
+        traceback.print_exc()
     # Escaped: messages quote paths and Java text, where `[...]` is not markup.
-    err.print(f"[bold red]error:[/] {escape(str(exc))}")
-    raise SystemExit(2) from None
+    err.print(f"[bold red]error:[/] {escape(message)}")
+    raise SystemExit(code) from None
+
+
+if __name__ == "__main__":
+    main()

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from core.errors import EnvironmentProblem
+from core.errors import ConfigError, EnvironmentProblem
 
 MAVEN_CENTRAL = "https://repo1.maven.org/maven2"
 LOCK_FILE = Path(__file__).with_name("jars.toml")
@@ -70,7 +70,14 @@ def cache_dir() -> Path:
 
 def artifacts_for(sets: Iterable[str], lock: list[Artifact] | None = None) -> list[Artifact]:
     wanted = set(sets)
-    return [a for a in (lock or load_lock()) if wanted.intersection(a.sets)]
+    artifacts = lock or load_lock()
+    known = {name for a in artifacts for name in a.sets}
+    if unknown := sorted(wanted - known):
+        raise ConfigError(
+            f"unknown jar set {', '.join(map(repr, unknown))}: "
+            f"choose from {', '.join(sorted(known))} (core/jars.toml)"
+        )
+    return [a for a in artifacts if wanted.intersection(a.sets)]
 
 
 def _sha1(path: Path) -> str:

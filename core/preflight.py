@@ -48,8 +48,11 @@ def probe(endpoint: Endpoint, timeout: float) -> str | None:
         return exc.strerror or str(exc)
 
 
-def check_reachable(settings: Settings, timeout: float = 3.0) -> None:
+def check_reachable(settings: Settings, timeout: float = 3.0, *, spark: bool = True) -> None:
+    """`spark=False`: only what a JVM-free reader needs (the metastore and the object store)."""
     for endpoint in endpoints(settings):
+        if not spark and endpoint.setting == "spark.master":
+            continue
         problem = probe(endpoint, timeout)
         if problem is not None:
             raise ServiceUnavailable(

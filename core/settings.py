@@ -12,7 +12,7 @@ import tomllib
 from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any, NamedTuple, TypeVar
+from typing import Annotated, Any, Literal, NamedTuple, TypeVar
 
 from pydantic import (
     BaseModel,
@@ -107,6 +107,8 @@ class SparkSettings(_Model):
     shuffle_partitions: Annotated[int, Field(ge=1)] = 8
     event_log_dir: str | None = None
     ui_enabled: bool = False
+    # The driver's console log level (spark/log4j2.properties); `lakehouse --verbose`: warn.
+    log_level: Literal["error", "warn", "info", "debug"] = "error"
     # Extra properties, applied last; for tuning without a code change.
     conf: dict[str, str] = {}
 
@@ -262,6 +264,8 @@ def _read_toml(path: Path) -> dict[str, Any]:
         return tomllib.loads(path.read_text())
     except FileNotFoundError:
         raise ConfigError(f"config file {path} does not exist") from None
+    except OSError as exc:  # a directory, no permission
+        raise ConfigError(f"cannot read config file {path}: {exc.strerror}") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
 

@@ -26,7 +26,7 @@ from rich.table import Table
 
 from core.errors import QueryError
 from core.settings import Settings
-from readers.reading import catalog
+from readers.reading import load_table, table_names
 
 # No extension is ever fetched: a query must not reach the network (ICU and JSON are built in).
 DUCKDB_CONFIG = {"autoinstall_known_extensions": False, "autoload_known_extensions": False}
@@ -76,7 +76,7 @@ def plan(settings: Settings, sql: str) -> list[TableScan]:
     if len(parsed["statements"]) != 1:
         raise QueryError("run one SQL statement at a time")
     node = parsed["statements"][0]["node"]
-    available = {name for _, name in catalog(settings).list_tables(settings.catalog.namespace)}
+    available = table_names(settings)
     found = _References()
     found.visit(node)
     wanted = sorted(
@@ -182,7 +182,7 @@ def _register(con: duckdb.DuckDBPyConnection, settings: Settings, scans: list[Ta
 
 
 def _scan(settings: Settings, scan: TableScan) -> pa.Table:
-    table = catalog(settings).load_table(f"{settings.catalog.namespace}.{scan.name}")
+    table = load_table(settings, scan.name)
     names = [f.name for f in table.schema().fields]
     if scan.columns is None:
         selected = names

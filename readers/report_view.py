@@ -21,7 +21,7 @@ def period_column(name: str) -> str:
 
 
 def load(
-    settings: Settings, name: str, period: str | None, segment: str, all_periods: bool
+    settings: Settings, name: str, period: date | None, segment: str, all_periods: bool
 ) -> list[dict[str, Any]]:
     """Rows of report `name` for one period (default: the latest), ordered by rank."""
     if name not in REPORTS:
@@ -31,22 +31,34 @@ def load(
     if "segment" in (rows[0] if rows else {}):
         rows = [r for r in rows if r["segment"] == segment]
     if not all_periods and rows:
-        wanted = date.fromisoformat(period) if period else max(r[column] for r in rows)
+        wanted = period or max(r[column] for r in rows)
         rows = [r for r in rows if r[column] == wanted]
     return sorted(rows, key=lambda r: (r[column], r.get("segment", ""), r["rank"]))
 
 
 def as_rich_table(name: str, rows: list[dict[str, Any]]) -> Table:
+    """One row per rank; a column whose value every row shares (the period, the segment) goes
+    into the title, which leaves an IPv6 address room to show whole in 80 columns."""
     column = period_column(name)
     periods = sorted({str(r[column]) for r in rows})
+    shared = {
+        key: rows[0][key]
+        for key in (column, "segment")
+        if rows and key in rows[0] and len({r[key] for r in rows}) == 1
+    }
     title = f"{name} — {', '.join(periods) if periods else 'no data yet'}"
+    if "segment" in shared:
+        title += f" ({shared['segment']})"
     table = Table(title=title, title_justify="left")
     if not rows:
         return table
-    for key in rows[0]:
-        table.add_column(key, justify="right" if isinstance(rows[0][key], int | float) else "left")
+    shown = [key for key in rows[0] if key not in shared]
+    for key in shown:
+        numeric = isinstance(rows[0][key], int | float)
+        # Folded, never cut with an ellipsis: a truncated IP address is a wrong one.
+        table.add_column(key, justify="right" if numeric else "left", overflow="fold")
     for row in rows:
-        table.add_row(*(_cell(v) for v in row.values()))
+        table.add_row(*(_cell(row[key]) for key in shown))
     return table
 
 

@@ -20,7 +20,7 @@ from core.names import Table
 from core.settings import Settings
 from readers import history
 from readers.query import DUCKDB_CONFIG
-from readers.reading import catalog, read_table
+from readers.reading import load_table, read_table
 
 WINDOW_DAYS = 31  # requests per day, status mix, device share
 HOURLY_DAYS = 7  # requests per hour: 168 bars still read as a shape
@@ -92,7 +92,7 @@ def gather(settings: Settings, now: datetime | None = None) -> PageData:
 def _traffic(settings: Settings, data: PageData) -> None:
     assert data.window_start is not None and data.latest_day is not None
     since = datetime.combine(data.window_start, time.min, UTC)
-    table = catalog(settings).load_table(f"{settings.catalog.namespace}.access_logs")
+    table = load_table(settings, Table.ACCESS_LOGS)
     scan = table.scan(
         row_filter=GreaterThanOrEqual("event_time", since.isoformat()),
         selected_fields=("event_time", "status", "device_type", "body_bytes"),
@@ -146,7 +146,7 @@ def _dense_days(days: Counter[date], window_start: date, latest: date) -> list[t
 
 
 def _rejected_by_reason(settings: Settings) -> list[tuple[str, int]]:
-    table = catalog(settings).load_table(f"{settings.catalog.namespace}.rejected_lines")
+    table = load_table(settings, Table.REJECTED_LINES)
     reasons = table.scan(selected_fields=("reason",)).to_arrow()
     counts = Counter(reasons.column("reason").to_pylist())
     return counts.most_common()

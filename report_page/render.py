@@ -9,6 +9,7 @@ from http import HTTPStatus
 from pathlib import Path
 from typing import Any
 
+from core.errors import LakehouseError
 from core.names import Outcome
 from core.settings import Settings
 from readers.history import human_bytes
@@ -58,8 +59,14 @@ CHARTS = (
 def write_report_page(settings: Settings, out: Path) -> Path:
     """Gather the numbers through the settings' catalog and write the page to `out`."""
     page = render_page(gather(settings))
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(page, encoding="utf-8")
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(page, encoding="utf-8")
+    except OSError as exc:
+        raise LakehouseError(
+            f"cannot write the report page to {out} ({exc.filename}: {exc.strerror}): "
+            "choose another path"
+        ) from None
     return out.resolve()
 
 

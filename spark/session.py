@@ -13,12 +13,18 @@ from core.preflight import check_reachable
 from core.properties import catalog_properties, jar_sets, spark_conf
 from core.settings import Settings
 
+# Console logging of the driver JVM (the level is a system property it reads).
+LOG4J2_CONFIG = Path(__file__).with_name("log4j2.properties")
+
 
 def build_session(settings: Settings) -> SparkSession:
     check_java()
     check_reachable(settings)
     conf = spark_conf(settings)
     conf["spark.jars"] = ",".join(str(p) for p in jars.require(jar_sets(settings)))
+    conf["spark.driver.extraJavaOptions"] = _driver_java_options(
+        settings.spark.log_level, conf.get("spark.driver.extraJavaOptions", "")
+    )
     event_dir = settings.spark.event_log_dir
     if event_dir and event_dir.startswith("file:"):
         # Spark refuses to start when the event-log directory is missing. Object stores
@@ -31,8 +37,18 @@ def build_session(settings: Settings) -> SparkSession:
     for key, value in conf.items():
         builder = builder.config(key, value)
     spark = builder.getOrCreate()
-    spark.sparkContext.setLogLevel("ERROR")
+    spark.sparkContext.setLogLevel(settings.spark.log_level.upper())
     return spark
+
+
+def _driver_java_options(log_level: str, configured: str) -> str:
+    """Our log4j2 file and level ahead of any configured options (the last -D of a name wins).
+
+    A system property, not `setLogLevel` alone: that runs only after the JVM has started,
+    and Spark's default profile has printed its banner and start-up warnings by then.
+    """
+    ours = f"-Dlog4j2.configurationFile={LOG4J2_CONFIG.as_uri()} -Dlakehouse.log.level={log_level}"
+    return f"{ours} {configured}".strip()
 
 
 def attach_catalog(spark: SparkSession, settings: Settings) -> None:
