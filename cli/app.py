@@ -14,6 +14,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeElapsedColumn
 
+from cli.doctor import doctor
 from cli.stack import stack_app
 from core import jars
 from core.config import DEFAULT_ROOT, resolve_settings
@@ -398,6 +399,7 @@ def demo(
     console.print(f"report page: {page.resolve().as_uri()}")
 
 
+app.command()(doctor)
 app.add_typer(stack_app, name="stack", help="The local replica of production (loopback only).")
 
 
