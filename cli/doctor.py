@@ -21,7 +21,7 @@ import sys
 import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager, suppress
+from contextlib import closing, contextmanager, suppress
 from dataclasses import asdict, dataclass
 from enum import StrEnum
 from ipaddress import ip_address
@@ -85,7 +85,7 @@ def jars_check(settings: Settings) -> Check:
             "jars",
             Status.FAIL,
             f"{len(missing)} of {len(wanted)} pinned jars ({', '.join(sets)}) missing from "
-            f"{jars.cache_dir()}: {', '.join(missing[:3])}{' ...' if len(missing) > 3 else ''}",
+            f"{jars.cache_dir()}: {', '.join(missing)}",
             "run `lakehouse setup` with the same --runtime/--config "
             "(or point LAKEHOUSE_JAR_CACHE at a filled cache)",
         )
@@ -116,7 +116,7 @@ def sqlite_catalog_check(settings: Settings) -> Check:
     if not os.access(path, os.W_OK):
         return Check("catalog", Status.FAIL, f"SQLite catalog {path} is not writable", fix)
     try:
-        with sqlite3.connect(f"file:{path}?mode=rw", uri=True, timeout=TIMEOUT) as db:
+        with closing(sqlite3.connect(f"file:{path}?mode=rw", uri=True, timeout=TIMEOUT)) as db:
             tables = db.execute(
                 "SELECT count(*) FROM sqlite_master WHERE type = 'table'"
             ).fetchone()
@@ -324,8 +324,9 @@ def s3_settings_check(settings: Settings) -> Check:
             f"${name}={value} is not a value the AWS SDK accepts",
             f"set {name} to one of {', '.join(CHECKSUM_SETTINGS[name])}, or unset it",
         )
-    checksums = "checksums: " + ", ".join(
-        f"{k.removeprefix('AWS_').lower()}={v}" for k, v in checksum.items()
+    checksums = (
+        f"request checksums {checksum['AWS_REQUEST_CHECKSUM_CALCULATION']}, "
+        f"response validation {checksum['AWS_RESPONSE_CHECKSUM_VALIDATION']}"
     )
     addressing = "path-style" if s3.path_style else "virtual-hosted"
     if s3.endpoint and not s3.path_style:
@@ -346,9 +347,9 @@ def s3_settings_check(settings: Settings) -> Check:
             "set storage.s3.path_style = false: AWS is retiring path-style requests",
         )
     where = s3.endpoint or f"AWS S3 ({s3.region})"
+    # SDK default: a CRC32 checksum on every PUT; an S3-compatible server must accept it.
     note = (
-        "; the endpoint must accept CRC32 request checksums (SDK default), else set "
-        "AWS_REQUEST_CHECKSUM_CALCULATION=when_required"
+        " (the endpoint must accept them, else AWS_REQUEST_CHECKSUM_CALCULATION=when_required)"
         if s3.endpoint and checksum["AWS_REQUEST_CHECKSUM_CALCULATION"] == "when_supported"
         else ""
     )
