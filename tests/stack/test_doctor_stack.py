@@ -80,6 +80,7 @@ def test_running_stack_passes(stack: StackHandle) -> None:
         ),
         ("spark-master", {"spark master"}, "Spark master at spark://127.0.0.1:{spark_master_port}"),
     ],
+    ids=["metastore", "s3proxy", "spark-master"],
 )
 def test_stopped_service_is_named(
     stack: StackHandle, service: str, failed: set[str], named: str
@@ -102,10 +103,12 @@ def test_java_and_jars_missing_on_the_stack(
 ) -> None:
     empty = tmp_path / "empty"
     empty.mkdir()
-    monkeypatch.delenv("JAVA_HOME", raising=False)
-    monkeypatch.setenv("PATH", str(empty))
-    monkeypatch.setenv("LAKEHOUSE_JAR_CACHE", str(empty))
-    code, checks = doctor()
+    # Undone before the fixture's `up`, which needs Java and the jars.
+    with monkeypatch.context() as env:
+        env.delenv("JAVA_HOME", raising=False)
+        env.setenv("PATH", str(empty))
+        env.setenv("LAKEHOUSE_JAR_CACHE", str(empty))
+        code, checks = doctor()
     assert code == 2
     assert failing(checks) == {"java", "jars"}
     # The stack's runtime needs the S3 jars too.

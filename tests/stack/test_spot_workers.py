@@ -34,7 +34,7 @@ import pytest
 
 from core.names import Stage
 from core.settings import Settings
-from local_stack.spark_standalone import SparkWorker
+from local_stack.spark_standalone import SparkMaster, SparkWorker
 from tests.stack.conftest import HOST, StackHandle, free_port_block
 from tests.stack.test_service_faults import (
     RUN_TIMEOUT,
@@ -101,11 +101,11 @@ def get_json(url: str) -> Any:
 class Driver:
     """The running application, seen through the master and the driver's REST API."""
 
-    worker: SparkWorker  # any worker: it knows the master's JSON API
+    master: SparkMaster
     ui_port: int
 
     def app_id(self) -> str | None:
-        apps = self.worker.master_json().get("activeapps", [])
+        apps = self.master.master_json().get("activeapps", [])
         return apps[0]["id"] if apps else None
 
     def executors(self, app_id: str) -> list[dict[str, Any]]:
@@ -241,7 +241,7 @@ def test_worker_decommissioned_mid_run(
     config = _write_config(settings, tmp_path)
     lines = _upload(stack, settings, raw)
     target = stack.stack.workers[0]
-    driver = Driver(target, int(settings.spark.conf["spark.ui.port"]))
+    driver = Driver(stack.stack.master, int(settings.spark.conf["spark.ui.port"]))
 
     def decommission(busy: tuple[str, str, int]) -> dict[str, Any]:
         app_id = busy[0]
@@ -281,7 +281,7 @@ def test_worker_killed_mid_run(
     config = _write_config(settings, tmp_path)
     lines = _upload(stack, settings, raw)
     target = stack.stack.workers[0]
-    driver = Driver(target, int(settings.spark.conf["spark.ui.port"]))
+    driver = Driver(stack.stack.master, int(settings.spark.conf["spark.ui.port"]))
 
     def kill(busy: tuple[str, str, int]) -> dict[str, Any]:
         record = target.running()
@@ -309,7 +309,7 @@ def test_extra_worker_receives_executors_mid_run(
     settings = spot_settings(stack, "spot_scale_up")
     config = _write_config(settings, tmp_path)
     lines = _upload(stack, settings, raw)
-    driver = Driver(stack.stack.workers[0], int(settings.spark.conf["spark.ui.port"]))
+    driver = Driver(stack.stack.master, int(settings.spark.conf["spark.ui.port"]))
 
     def add_worker(busy: tuple[str, str, int]) -> dict[str, Any]:
         app_id = busy[0]
