@@ -31,8 +31,6 @@ from local_stack.service import Layout, ManagedService, ServiceState
 from local_stack.setup import Toolchain, prepare
 from local_stack.spark_standalone import SparkMaster, SparkWorker
 
-WORKER_PREFIX = "spark-worker-"
-
 
 @dataclass(frozen=True)
 class StartReport:
@@ -147,8 +145,10 @@ class LocalStack:
         tools = prepare(self.settings)
         with self._lock():
             taken = {w.index for w in self.workers}
-            for path in self.layout.run.glob(f"{WORKER_PREFIX}*.json"):
-                suffix = path.stem.removeprefix(WORKER_PREFIX)
+            # Records too: a worker added by another LocalStack object on this data dir.
+            prefix = SparkWorker.name_prefix
+            for path in self.layout.run.glob(f"{prefix}*.json"):
+                suffix = path.stem.removeprefix(prefix)
                 if suffix.isdigit():
                     taken.add(int(suffix))
             worker = SparkWorker(self.settings, max(taken) + 1, tools)

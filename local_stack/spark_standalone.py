@@ -132,11 +132,12 @@ class SparkMaster(SparkDaemon):
 
 class SparkWorker(SparkDaemon):
     main_class = WORKER_CLASS
+    name_prefix: ClassVar[str] = "spark-worker-"
 
     def __init__(self, stack: Any, index: int, tools: Any = None) -> None:
         super().__init__(stack, tools)
         self.index = index
-        self.name = f"spark-worker-{index}"
+        self.name = f"{self.name_prefix}{index}"
 
     @property
     def ui_port(self) -> int:
