@@ -19,6 +19,7 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeE
 # typer vendors click; its usage errors are these (typer exports only BadParameter).
 from typer._click.exceptions import NoArgsIsHelpError, UsageError
 
+from cli.doctor import doctor
 from cli.stack import stack_app
 from core import jars
 from core.config import DEFAULT_ROOT, resolve_settings
@@ -450,6 +451,7 @@ def demo(
     console.print(f"report page: {page.resolve().as_uri()}")
 
 
+app.command()(doctor)
 app.add_typer(stack_app, name="stack", help="The local replica of production (loopback only).")
 
 

@@ -136,6 +136,44 @@ class LocalStack:
                     )
             return [reports[svc.name] for svc in self.services()]
 
+    def add_worker(self, notify: Notify | None = None) -> StartReport:
+        """Start one more Spark worker next to the configured ones, as a scale-up adds a spot
+        node; it is stopped by `down` like the others. Its UI port is the next one after
+        the configured workers' (`spark_worker_ui_port` + index - 1): that port must be free.
+        """
+        say = notify or (lambda _msg: None)
+        tools = prepare(self.settings)
+        with self._lock():
+            taken = {w.index for w in self.workers}
+            # Records too: a worker added by another LocalStack object on this data dir.
+            prefix = SparkWorker.name_prefix
+            for path in self.layout.run.glob(f"{prefix}*.json"):
+                suffix = path.stem.removeprefix(prefix)
+                if suffix.isdigit():
+                    taken.add(int(suffix))
+            worker = SparkWorker(self.settings, max(taken) + 1, tools)
+            worker.check_ports()
+            say(f"starting {worker.name}")
+            t0 = time.monotonic()
+            rec = worker.launch()
+            self.workers.append(worker)
+            try:
+                worker.wait_ready(rec)
+            except LakehouseError:
+                self.remove_worker(worker.name)
+                raise
+            return StartReport(
+                worker.name, worker.endpoint(), rec.pid, "started", time.monotonic() - t0
+            )
+
+    def remove_worker(self, name: str) -> str:
+        """Stop a worker by its PID record and forget it (the configured count is unchanged)."""
+        worker = next((w for w in self.workers if w.name == name), None)
+        if worker is None:
+            raise LakehouseError(f"no Spark worker {name!r} in this stack")
+        self.workers.remove(worker)
+        return worker.stop()
+
     def status(self) -> list[ServiceState]:
         return [svc.state() for svc in self.services()]
 

@@ -239,6 +239,17 @@ def stop(
     return "killed"
 
 
+def send_signal(record: ProcessRecord, sig: signal.Signals) -> bool:
+    """Send `sig` to the recorded process only (not its group); False if it is gone."""
+    if record.process() is None:
+        return False
+    try:
+        os.kill(record.pid, sig)
+    except ProcessLookupError:
+        return False
+    return True
+
+
 def _leads_group(pid: int) -> bool:
     try:
         return os.getpgid(pid) == pid

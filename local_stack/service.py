@@ -78,6 +78,7 @@ class Service(Protocol):
     def wait_ready(self, record: ProcessRecord) -> float: ...
     def answers(self) -> bool: ...
     def stop(self) -> str: ...
+    def kill(self) -> str: ...
     def state(self) -> ServiceState: ...
 
 
@@ -176,6 +177,14 @@ class ManagedService:
         )
         self.record_path.unlink(missing_ok=True)
         return outcome
+
+    def kill(self) -> str:
+        """SIGKILL the process and everything it started, with no shutdown hooks: what a
+        reclaimed spot node does to its pods. The record stays; `up` starts it again."""
+        rec = self.running()
+        if rec is None:
+            return "not running"
+        return processes.stop(rec, sig=signal.SIGKILL, timeout=5.0)
 
     def state(self) -> ServiceState:
         rec = self.running()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import sys
 import urllib.request
 from pathlib import Path
@@ -15,6 +16,7 @@ from typing import Any, ClassVar
 
 from core.properties import render_spark_defaults, spark_conf, spark_daemon_conf
 from core.runtimes import local_stack
+from local_stack import processes
 from local_stack.service import SMALL_JVM_FLAGS, ManagedService, PortSpec
 
 MASTER_CLASS = "org.apache.spark.deploy.master.Master"
@@ -118,11 +120,12 @@ class SparkMaster(SparkDaemon):
 
 class SparkWorker(SparkDaemon):
     main_class = WORKER_CLASS
+    name_prefix: ClassVar[str] = "spark-worker-"
 
     def __init__(self, stack: Any, index: int, tools: Any = None) -> None:
         super().__init__(stack, tools)
         self.index = index
-        self.name = f"spark-worker-{index}"
+        self.name = f"{self.name_prefix}{index}"
 
     @property
     def ui_port(self) -> int:
@@ -173,3 +176,17 @@ class SparkWorker(SparkDaemon):
             w.get("state") == "ALIVE" and str(w.get("webuiaddress", "")).endswith(suffix)
             for w in workers
         )
+
+    def worker_json(self) -> dict[str, Any]:
+        """The worker's own JSON API: its executors (running and finished), with their app."""
+        with urllib.request.urlopen(self.ui_url(self.ui_port, "/json/"), timeout=2) as response:
+            return json.load(response)
+
+    def decommission(self) -> bool:
+        """SIGPWR to the worker JVM, what the pod's preStop hook sends (through tini, to
+        the JVM only): Spark's graceful decommission (`spark.worker.decommission.signal`).
+        The master stops scheduling on the worker and its executors hand their blocks over
+        and exit; the worker process itself stays until it is stopped. False if not running.
+        """
+        rec = self.running()
+        return rec is not None and processes.send_signal(rec, signal.SIGPWR)

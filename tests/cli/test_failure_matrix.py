@@ -140,6 +140,12 @@ ROWS = [
         "daily_top_ips -f xml",
         r"Invalid value for '--format' / '-f': .*'xml' is not one of 'table', 'json', 'csv'.*",
     ),
+    Case(
+        "doctor",
+        "unknown format",
+        "-f xml",
+        r"Invalid value for '--format' / '-f': .*'xml' is not one of 'table', 'json'.*",
+    ),
     Case("runs", "nothing ran yet", "--root {empty}", NO_LAKEHOUSE),
     Case("runs", "unreadable catalog", "--root {garbage}", BAD_CATALOG),
     Case("runs", "no etl_runs yet", "--root {bare}", _no_table("etl_runs")),

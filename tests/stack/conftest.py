@@ -48,7 +48,8 @@ def make_settings(data_dir: Path, **overrides: int) -> LocalStackSettings:
             "spark_history_port",
         )
     }
-    ports["spark_worker_ui_port"] = free_port_block(WORKERS, taken)
+    # One spare UI port: tests/stack/test_spot_workers.py starts an extra worker.
+    ports["spark_worker_ui_port"] = free_port_block(WORKERS + 1, taken)
     ports |= overrides
     return LocalStackSettings(data_dir=data_dir, workers=WORKERS, worker_memory="1g", **ports)
 
