@@ -50,13 +50,14 @@ DEVICE_TYPES = (*HUMAN_DEVICE_TYPES, "bot", "other")
 _CRAWLERS = re.compile(
     "|".join(f"(?:{entry['pattern']})" for entry in crawleruseragents.CRAWLER_USER_AGENTS_DATA)
 )
-# Automation the list does not name (yet): generic words, runtimes' default agents, and a
-# contact URL or e-mail address, which bots carry and browsers never do.
+# Automation the list does not name (yet): generic words, runtimes' default agents, a
+# contact URL or e-mail address, and a name added to "(KHTML, like Gecko; ...)": things
+# bots carry and browsers never do.
 _AUTOMATION_MARKERS = re.compile(
     r"https?://|www\.|@\w[\w-]*\.\w|"
     r"bot\b|bot/|crawl|spider|scrape|feedparser|feed ?fetch|\brss\b|"
     r"^java/|^dalvik/|^cfnetwork/|http-?client|libwww|headless|check_http|monitor|uptime|"
-    r"preview",
+    r"preview|like gecko;",
     re.IGNORECASE,
 )
 _TABLET_PATTERN = re.compile(
@@ -66,8 +67,10 @@ _DESKTOP_OS = {"Windows", "Mac OS X", "Linux", "Ubuntu", "Fedora", "Chrome OS", 
 _MOBILE_OS = {"iOS", "Android", "Windows Phone", "BlackBerry OS", "KaiOS", "HarmonyOS"}
 # The client's own product token: "Name/1.2" or "compatible; Name/1.2", Mozilla/5.0 aside.
 _PRODUCT = re.compile(r"\b([A-Za-z][\w.!-]*(?: [A-Za-z][\w.!-]*){0,3})/v?\d")
+# Where clients put their own name: "(compatible; Name/1.0; +url)", or inside WebKit's
+# "(KHTML, like Gecko; Name)", which a browser leaves as just "(KHTML, like Gecko)".
 # "compatible; MSIE 9.0; ..." is an old browser's token, not a bot's name; nor is a URL.
-_COMPATIBLE = re.compile(r"compatible; *(?!MSIE|https?:)([A-Za-z][^;)/]*)")
+_ANNOUNCED = re.compile(r"(?:compatible|like Gecko); *(?!MSIE|https?:|compatible)([A-Za-z][^;)/]*)")
 _NOT_PRODUCTS = {"Mozilla", "AppleWebKit", "KHTML", "Gecko", "Version", "Mobile", "Safari"}
 _LABEL_CHARS = re.compile(r"[A-Za-z0-9][\w .!-]*[\w!]|[A-Za-z0-9]")
 _LABEL_MAX = 48
@@ -137,7 +140,7 @@ def _automated_label(user_agent: str, listed: re.Match[str] | None, browser: str
     ua-parser's family alone is a poor name for bots ('com/bot', 'crawler'), but where it
     names the same product its spelling wins ('python-requests' -> 'Python Requests').
     """
-    announced = _COMPATIBLE.search(user_agent)
+    announced = _ANNOUNCED.search(user_agent)
     name = _clean(announced.group(1)) if announced else None
     if not name and listed and (matched := _clean(listed.group(0))) and len(matched) >= 3:
         name = matched

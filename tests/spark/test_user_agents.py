@@ -164,6 +164,8 @@ MONITORS = [
     "DowntimeDetector/1.0 (+http://downforeveryoneorjustme.com)",
     "Mozilla/5.0 (compatible; StatusCake)",
     "W3C_Validator/1.3 http://validator.w3.org/services",
+    "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko; "
+    "Google Page Speed Insights) Chrome/27.0.1453 Safari/537.36",
 ]
 LINK_PREVIEWS = [
     "facebookexternalhit/1.1 (+http://www.facebook.com/externalhit_uatext.php)",
@@ -246,6 +248,7 @@ def test_class(user_agent: str | None, expected: str, device_type: str | None) -
         (LINK_PREVIEWS[0], "facebookexternalhit"),
         (LINK_PREVIEWS[2], "Slackbot"),
         (HEADLESS[0], "HeadlessChrome"),
+        (MONITORS[-1], "Google Page Speed Insights"),
         (NOT_A_BROWSER[4], "Apache"),
         (MOBILE[12], "Samsung GT-C3322"),
     ],
