@@ -8,7 +8,7 @@ Two sources decide, because neither is enough alone (docs/user-agents.md):
 
 * the `crawler-user-agents` list (about 1,500 maintained patterns for crawlers, SEO and
   archive bots, feed readers, monitors, link-preview fetchers, HTTP libraries, headless
-  browsers), compiled once per process into one regular expression;
+  browsers), compiled once per process into one matcher on ua-parser's Rust engine;
 * ua-parser, which names the browser, OS and device of everything else.
 
 Device types, and what they mean for the report segments:
@@ -34,22 +34,43 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import cache
 
 import crawleruseragents
 import ua_parser
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql.types import StringType, StructField, StructType
+from ua_parser import Domain
+from ua_parser.matchers import UserAgentMatcher
+from ua_parser.regex import Resolver
 
 from spark.frames import local_frame
 
 HUMAN_DEVICE_TYPES = ("desktop", "mobile", "tablet")
 DEVICE_TYPES = (*HUMAN_DEVICE_TYPES, "bot", "other")
 
-# One alternation of every listed pattern: one search per User-Agent instead of 1,500. The
-# patterns are written case-sensitive (e.g. "[wW]get"), so they are compiled that way.
-_CRAWLERS = re.compile(
-    "|".join(f"(?:{entry['pattern']})" for entry in crawleruseragents.CRAWLER_USER_AGENTS_DATA)
-)
+# The listed patterns, in list order. They are written case-sensitive (e.g. "[wW]get").
+_LISTED = tuple(entry["pattern"] for entry in crawleruseragents.CRAWLER_USER_AGENTS_DATA)
+
+
+@cache
+def _crawlers() -> Resolver:
+    """All listed patterns as one matcher, built once per process (about a second).
+
+    ua-parser's Rust engine (the `regex` extra) prefilters on the patterns' literal parts
+    and runs only the candidates: ~0.1 ms per User-Agent, against ~5 ms for one Python
+    alternation of the same 1,500 patterns. Each pattern's "family" is its list index.
+    """
+    matchers = [UserAgentMatcher(pattern, str(i)) for i, pattern in enumerate(_LISTED)]
+    return Resolver((matchers, [], []))
+
+
+def _listed(user_agent: str) -> re.Match[str] | None:
+    """The first listed pattern's match in `user_agent`, if any pattern matches."""
+    found = _crawlers()(user_agent, Domain.USER_AGENT).user_agent
+    return re.search(_LISTED[int(found.family)], user_agent) if found else None
+
+
 # Automation the list does not name (yet): generic words, runtimes' default agents, a
 # contact URL or e-mail address, and a name added to "(KHTML, like Gecko; ...)": things
 # bots carry and browsers never do.
@@ -160,7 +181,7 @@ def classify(user_agent: str | None) -> Device:
         return UNKNOWN
     result = ua_parser.parse(user_agent).with_defaults()
     browser, os_family = _known(result.user_agent.family), _known(result.os.family)
-    listed = _CRAWLERS.search(user_agent)
+    listed = _listed(user_agent)
     if listed or result.device.family == "Spider" or _AUTOMATION_MARKERS.search(user_agent):
         return Device("bot", _automated_label(user_agent, listed, browser), os_family, browser)
     specific_device = _device_label(result.device.family, result.device.brand)
