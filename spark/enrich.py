@@ -65,10 +65,16 @@ def _crawlers() -> Resolver:
     return Resolver((matchers, [], []))
 
 
-def _listed(user_agent: str) -> re.Match[str] | None:
-    """The first listed pattern's match in `user_agent`, if any pattern matches."""
+def _listed(user_agent: str) -> str | None:
+    """What the first matching listed pattern matched; None if no pattern matches."""
     found = _crawlers()(user_agent, Domain.USER_AGENT).user_agent
-    return re.search(_LISTED[int(found.family)], user_agent) if found else None
+    if found is None:
+        return None
+    pattern = _LISTED[int(found.family)]
+    # Python's re finds the matched text; should its dialect ever disagree with Rust's,
+    # the client is still listed, named by the pattern.
+    match = re.search(pattern, user_agent)
+    return match.group(0) if match else pattern
 
 
 # Automation the list does not name (yet): generic words, runtimes' default agents, a
@@ -86,7 +92,7 @@ _TABLET_PATTERN = re.compile(
 )
 _DESKTOP_OS = {"Windows", "Mac OS X", "Linux", "Ubuntu", "Fedora", "Chrome OS", "FreeBSD", "Debian"}
 _MOBILE_OS = {"iOS", "Android", "Windows Phone", "BlackBerry OS", "KaiOS", "HarmonyOS"}
-# The client's own product token: "Name/1.2" or "compatible; Name/1.2", Mozilla/5.0 aside.
+# A product token, "Name/1.2" (up to four words: "Tiny Tiny RSS/20.08").
 _PRODUCT = re.compile(r"\b([A-Za-z][\w.!-]*(?: [A-Za-z][\w.!-]*){0,3})/v?\d")
 # Where clients put their own name: "(compatible; Name/1.0; +url)", or inside WebKit's
 # "(KHTML, like Gecko; Name)", which a browser leaves as just "(KHTML, like Gecko)".
@@ -153,7 +159,7 @@ def _product(user_agent: str) -> str | None:
     return _clean(re.split(r"[;(/]", user_agent, maxsplit=1)[0])
 
 
-def _automated_label(user_agent: str, listed: re.Match[str] | None, browser: str | None) -> str:
+def _automated_label(user_agent: str, listed: str | None, browser: str | None) -> str:
     """A clean name for an automated client.
 
     Bots announce themselves as "(compatible; Name/1.0; +url)"; failing that, the text the
@@ -163,7 +169,7 @@ def _automated_label(user_agent: str, listed: re.Match[str] | None, browser: str
     """
     announced = _ANNOUNCED.search(user_agent)
     name = _clean(announced.group(1)) if announced else None
-    if not name and listed and (matched := _clean(listed.group(0))) and len(matched) >= 3:
+    if not name and listed and (matched := _clean(listed)) and len(matched) >= 3:
         name = matched
     name = name or _product(user_agent)
     if browser and (name is None or _squashed(browser) == _squashed(name)):
@@ -182,7 +188,11 @@ def classify(user_agent: str | None) -> Device:
     result = ua_parser.parse(user_agent).with_defaults()
     browser, os_family = _known(result.user_agent.family), _known(result.os.family)
     listed = _listed(user_agent)
-    if listed or result.device.family == "Spider" or _AUTOMATION_MARKERS.search(user_agent):
+    if (
+        listed is not None
+        or result.device.family == "Spider"
+        or _AUTOMATION_MARKERS.search(user_agent)
+    ):
         return Device("bot", _automated_label(user_agent, listed, browser), os_family, browser)
     specific_device = _device_label(result.device.family, result.device.brand)
     # A feature phone's Opera Mini names its handset, not its OS (J2ME): the model will do.
