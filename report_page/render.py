@@ -22,7 +22,7 @@ from report_page.data import (
     Ranked,
     gather,
 )
-from report_page.template import PAGE
+from report_page.template import CONTENT_SECURITY_POLICY, PAGE, SCRIPT, STYLE
 
 TITLE = "nginx lakehouse — traffic report"
 DEVICE_COLORS = {
@@ -84,6 +84,9 @@ def render_page(data: PageData) -> str:
         _runs(data),
     ]
     return PAGE.substitute(
+        csp=CONTENT_SECURITY_POLICY,  # ours, and free of quotes and markup
+        style=STYLE,
+        script=SCRIPT,
         title=escape(TITLE),
         meta=escape(_window_text(data)),
         kpis=_kpis(data),
@@ -190,7 +193,8 @@ def _top(
         ]
         hidden = "" if (period, segment) == (periods[0], segments[0]) else " hidden"
         variants.append(
-            f'<div class="variant" data-period="{period}" data-segment="{segment}"{hidden}>'
+            f'<div class="variant" data-period="{escape(str(period))}" '
+            f'data-segment="{escape(segment)}"{hidden}>'
             f"{svg.hbars(f'{title}, {period}, {segment}', bars)}</div>"
         )
     controls = _select("period", unit, [str(p) for p in periods])

@@ -3,24 +3,19 @@
 Kept as a Python string, not an .html file, so it ships inside the package (the images
 install with `pip install .`, whose package data is *.toml only) — no loader, no path logic.
 The Content-Security-Policy forbids every fetch: the page can only show what it carries.
-The script only switches between pre-rendered periods/segments; without it the latest
-period is shown.
+It allows exactly one stylesheet and one script, named by their SHA-256: a `<script>` or
+an `onerror=` smuggled in through a logged path, referrer or User-Agent would not run even
+if it escaped escaping (docs/report-page.md). The script only switches between
+pre-rendered periods/segments; without it the latest period is shown.
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
 from string import Template
 
-PAGE = Template(
-    """<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta http-equiv="Content-Security-Policy"
-      content="default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'">
-<title>$title</title>
-<style>
+STYLE = """
 :root {
   --fg: #1f2933; --muted: #616e7c; --line: #e4e7eb; --bg: #f5f7fa; --card: #ffffff;
   --accent: #3b6fb6; --ok: #2f9e44; --bad: #d64545; --idle: #9aa5b1;
@@ -63,19 +58,9 @@ table.runs td.n, table.runs td.t { white-space: nowrap; }
 .pill.nothing-to-do { background: var(--idle); } .pill.partial { background: #e8a317; }
 footer { color: var(--muted); padding: 0 28px 24px; font-size: 12px; }
 @media (max-width: 900px) { main { grid-template-columns: 1fr; } .card { grid-column: 1 / -1; } }
-</style>
-</head>
-<body>
-<header>
-<h1>$title</h1>
-<p class="meta">$meta</p>
-</header>
-<section class="kpis">$kpis</section>
-<main>
-$sections
-</main>
-<footer>$footer</footer>
-<script>
+"""
+
+SCRIPT = """
 // Each card with selectors shows the one pre-rendered variant matching all its <select>s.
 document.querySelectorAll("[data-switch]").forEach(function (card) {
   var selects = card.querySelectorAll("select");
@@ -89,7 +74,42 @@ document.querySelectorAll("[data-switch]").forEach(function (card) {
   selects.forEach(function (s) { s.addEventListener("change", show); });
   show();
 });
-</script>
+"""
+
+
+def csp_source(text: str) -> str:
+    """The CSP hash source of an inline element's text: 'sha256-<base64 digest>'."""
+    digest = hashlib.sha256(text.encode("utf-8")).digest()
+    return f"'sha256-{base64.b64encode(digest).decode('ascii')}'"
+
+
+CONTENT_SECURITY_POLICY = (
+    f"default-src 'none'; style-src {csp_source(STYLE)}; script-src {csp_source(SCRIPT)}"
+)
+
+# STYLE and SCRIPT are substituted verbatim (render.py), so the hashes match what the
+# browser hashes: the text between the tags.
+PAGE = Template(
+    """<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta http-equiv="Content-Security-Policy" content="$csp">
+<title>$title</title>
+<style>$style</style>
+</head>
+<body>
+<header>
+<h1>$title</h1>
+<p class="meta">$meta</p>
+</header>
+<section class="kpis">$kpis</section>
+<main>
+$sections
+</main>
+<footer>$footer</footer>
+<script>$script</script>
 </body>
 </html>
 """

@@ -12,8 +12,10 @@ from dataclasses import dataclass
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
-from spark import tables
+from spark import enrich, tables
 
+# human: a recognised browser on a recognised OS; bot: everything else, automated or
+# unidentified (spark/enrich.py says why there is no third segment).
 SEGMENT_ALL, SEGMENT_HUMAN, SEGMENT_BOT = "all", "human", "bot"
 
 
@@ -33,7 +35,7 @@ def ip_counts_by_day(logs: DataFrame) -> DataFrame:
     return logs.groupBy(
         F.to_date("event_time").alias("day"),
         "client_ip",
-        (F.col("device_type") == "bot").alias("is_bot"),
+        (~F.col("device_type").isin(*enrich.HUMAN_DEVICE_TYPES)).alias("is_bot"),
     ).agg(F.count(F.lit(1)).alias("requests"), F.sum("body_bytes").alias("bytes"))
 
 

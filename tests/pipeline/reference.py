@@ -120,7 +120,8 @@ def top_ips(hits: Iterable[Hit], period_of, n: int) -> set[tuple]:
     """{(period, segment, rank, ip, requests, bytes)}"""
     counts: dict = defaultdict(lambda: defaultdict(lambda: [0, 0]))
     for h in hits:
-        is_bot = classify(h.user_agent).device_type == "bot"
+        # The human segment is browsers on desktops, phones and tablets; the rest is "bot".
+        is_bot = classify(h.user_agent).device_type not in ("desktop", "mobile", "tablet")
         for segment in ("all", "bot" if is_bot else "human"):
             cell = counts[(period_of(h), segment)][(h.client_ip,)]
             cell[0] += 1

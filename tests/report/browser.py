@@ -33,6 +33,7 @@ class Visit:
     page: Any  # playwright.sync_api.Page
     console_errors: list[str] = field(default_factory=list)
     requests: list[str] = field(default_factory=list)
+    dialogs: list[str] = field(default_factory=list)  # alert/confirm/prompt: a script ran
 
 
 def chromium_path() -> Path | None:
@@ -68,6 +69,12 @@ def open_page(
                 lambda m: visit.console_errors.append(m.text) if m.type == "error" else None,
             )
             page.on("pageerror", lambda exc: visit.console_errors.append(str(exc)))
+
+            def dialog(d: Any) -> None:
+                visit.dialogs.append(d.message)
+                d.dismiss()
+
+            page.on("dialog", dialog)
 
             def guard(route: Any) -> None:
                 url = route.request.url

@@ -89,3 +89,25 @@ def test_weekly_top_devices(spark: Any, built: dict[str, Any]) -> None:
         (w1, 1, *PHONE, 6, 0.4), (w1, 2, *WIN, 5, 5 / 15), (w1, 3, *BOT, 3, 0.2),
         (w2, 1, *WIN, 1, 1.0),
     ])  # fmt: skip
+
+
+def test_clients_that_are_not_a_recognised_browser_are_in_the_bot_segment(spark: Any) -> None:
+    # No User-Agent ("other", "Unknown") and an unidentified one sit with the bots.
+    day = date(2024, 1, 1)
+    logs = spark.createDataFrame(
+        [
+            *_hits("2024-01-01", "A", WIN, 1, 1),
+            *_hits("2024-01-01", "E", ("other", "Unknown"), 3, 1),
+            *_hits("2024-01-01", "F", ("other", "UniversalFeedParser"), 2, 1),
+            *_hits("2024-01-01", "G", ("tablet", "iPad"), 1, 2),
+        ],
+        "event_time timestamp, client_ip string, device_type string, device string, "
+        "body_bytes bigint",
+    )
+    ranked = reports.top_ips(reports.ip_counts_by_day(logs), "day", n=5)
+    _expect(spark, ranked, [
+        (day, "all", 1, "E", 3, 3), (day, "all", 2, "F", 2, 2), (day, "all", 3, "G", 1, 2),
+        (day, "all", 4, "A", 1, 1),
+        (day, "human", 1, "G", 1, 2), (day, "human", 2, "A", 1, 1),
+        (day, "bot", 1, "E", 3, 3), (day, "bot", 2, "F", 2, 2),
+    ])  # fmt: skip
