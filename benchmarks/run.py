@@ -232,12 +232,13 @@ def run_size(lines: int, work: Path) -> SizeResult:
 
 # The stages, as groups of the ETL's own stage names (EtlResult.stage_seconds).
 STAGE_GROUPS = {
-    "parse + enrich": (Stage.PARSE, Stage.SUMMARISE, Stage.CLASSIFY_USER_AGENTS),
+    "parse + enrich": (Stage.PARSE, Stage.CLASSIFY_USER_AGENTS),
     "Iceberg write": (
         Stage.CREATE_TABLES,
         Stage.LIST_INPUT,
         Stage.WRITE_ACCESS_LOGS,
         Stage.WRITE_REJECTED_LINES,
+        Stage.WRITE_AGGREGATES,
         Stage.RECORD_INGESTED_FILES,
     ),
     "reports": (Stage.WRITE_REPORTS,),
@@ -319,9 +320,25 @@ def main() -> None:
     parser.add_argument("--lines", type=int, action="append", help="repeatable")
     parser.add_argument("--work", type=Path, default=Path("var/bench"))
     parser.add_argument("--json", type=Path, help="also write raw results here")
+    parser.add_argument(
+        "--history-days",
+        type=int,
+        action="append",
+        help="also: one hourly file (~15k lines) into a lakehouse holding this many days of "
+        "100k lines (repeatable; benchmarks/small_run.py)",
+    )
     args = parser.parse_args()
     results = [run_size(n, args.work) for n in (args.lines or [100_000, 1_000_000])]
     print(report(results))
+    if args.history_days:
+        from benchmarks import small_run
+
+        runs = [
+            small_run.one_file_into(days, 100_000, 15_000, args.work / "one-file")
+            for days in args.history_days
+        ]
+        print("\n## One hourly file into a loaded lakehouse\n")
+        print(small_run.report(runs))
     if args.json:
         args.json.write_text(json.dumps([asdict(r) for r in results], indent=2))
 

@@ -21,6 +21,9 @@ class Table(StrEnum):
     WEEKLY_TOP_IPS = "weekly_top_ips"
     DAILY_TOP_DEVICES = "daily_top_devices"
     WEEKLY_TOP_DEVICES = "weekly_top_devices"
+    # Per-day aggregates the reports read (spark/aggregates.py).
+    DAILY_IP_COUNTS = "daily_ip_counts"
+    DAILY_DEVICE_COUNTS = "daily_device_counts"
 
 
 REPORT_TABLES = (
@@ -38,10 +41,10 @@ class Stage(StrEnum):
     CREATE_TABLES = "create tables"
     LIST_INPUT = "list input"
     PARSE = "parse"
-    SUMMARISE = "summarise"
     CLASSIFY_USER_AGENTS = "classify user agents"
     WRITE_ACCESS_LOGS = "write access_logs"
     WRITE_REJECTED_LINES = "write rejected_lines"
+    WRITE_AGGREGATES = "write aggregates"
     WRITE_REPORTS = "write reports"
     RECORD_INGESTED_FILES = "record ingested files"
 

@@ -138,6 +138,12 @@ class EtlSettings(_Model):
     # back by Python.
     min_event_time: datetime = datetime(2000, 1, 1, tzinfo=UTC)
     max_future_skew: timedelta = timedelta(days=1)
+    # A backlog is ingested in batches of at most this many files / compressed input bytes,
+    # one commit each (with its reports and ledger rows): memory stays bounded and a run
+    # killed mid-backlog resumes at the next batch. The byte limit holds 10M lines (~600 MB
+    # of gzip) in one batch; a single larger file is a batch of its own.
+    max_files_per_batch: Annotated[int, Field(ge=1)] = 500
+    max_bytes_per_batch: Annotated[int, Field(ge=1)] = 1 << 30
 
     @field_validator("min_event_time", mode="wrap")
     @classmethod

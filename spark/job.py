@@ -1,13 +1,18 @@
-"""The ETL run: new raw files -> staged Parquet -> Iceberg tables -> reports -> ledger.
+"""The ETL run: new raw files, in bounded batches -> Iceberg tables -> aggregates -> reports
+-> ledger.
 
 Crash safety comes from three properties, not from bookkeeping:
-- `access_logs` and `rejected_lines` are written with insert-only MERGEs keyed by
-  (source_file, source_line), so re-processing a file never duplicates a row;
-- the ledger `ingested_files` is written last, so a file counts as done only after its
-  rows and the reports it affects are committed;
-- reports are recomputed from `access_logs` for every ISO week a batch touches.
-A run killed at any point and re-run therefore ends with the rows of one clean run.
-Staged Parquet lives in the processed location, one directory per run, removed at the end.
+- `access_logs`, `rejected_lines` and the per-day aggregates are written with insert-only
+  MERGEs keyed by source line (aggregates: by source file and key), so re-processing a file
+  never duplicates a row;
+- the ledger `ingested_files` is written last in each batch, so a file counts as done only
+  after its rows, its aggregates and the reports it affects are committed;
+- reports are recomputed from the aggregates for every ISO week a batch touches.
+A run killed at any point and re-run therefore ends with the rows of one clean run; a run
+killed mid-backlog resumes at the first batch whose ledger rows are missing.
+
+Each stage below is a function of its inputs that returns its outputs; `run_etl` threads
+them through and only it builds the run's record.
 """
 
 from __future__ import annotations
@@ -16,24 +21,18 @@ import contextlib
 import re
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
 
+from pyspark import StorageLevel
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from core.names import Outcome, Stage
-from core.settings import Settings
-from spark import enrich, reports, tables
-from spark.commits import (
-    MAX_ATTEMPTS,
-    added_records,
-    current_snapshot,
-    merge_new_rows,
-    remove_path,
-)
+from core.settings import EtlSettings, Settings
+from spark import aggregates, enrich, reports, tables
+from spark.commits import MAX_ATTEMPTS, added_records, current_snapshot, merge_new_rows
 from spark.frames import local_frame
 from spark.inputs import InputFile, list_input_files, read_raw
 from spark.parse import ACCESS_FIELDS, parse_lines
@@ -42,7 +41,7 @@ Progress = Callable[[str], None]
 SAME_LINE = "t.source_file = s.source_file AND t.source_line = s.source_line"
 
 
-@dataclass
+@dataclass(frozen=True)
 class FileStats:
     lines: int
     accepted: int
@@ -50,6 +49,26 @@ class FileStats:
     @property
     def rejected(self) -> int:
         return self.lines - self.accepted
+
+
+@dataclass(frozen=True)
+class ParsedBatch:
+    """One batch parsed once: its lines are cached and every later stage reads the cache."""
+
+    files: list[InputFile]  # the readable ones
+    lines: DataFrame  # stage_batch's shape, persisted
+    stats: dict[str, FileStats]
+    days: list[date]  # UTC days of accepted lines
+    user_agents: list[str]
+    skipped: dict[str, str]  # unreadable file -> cause
+
+    @property
+    def accepted(self) -> int:
+        return sum(s.accepted for s in self.stats.values())
+
+    @property
+    def lines_read(self) -> int:
+        return sum(s.lines for s in self.stats.values())
 
 
 @dataclass
@@ -60,6 +79,7 @@ class EtlResult:
     error: str | None = None
     files: list[str] = field(default_factory=list)
     input_bytes: int = 0
+    # Totals of the batches committed so far (a failed run counts only those).
     lines_read: int = 0
     accepted: int = 0
     rejected: int = 0
@@ -67,6 +87,7 @@ class EtlResult:
     rows_written: dict[str, int] = field(default_factory=dict)
     # Unreadable files (e.g. truncated gzip): skipped, not in the ledger, retried next run.
     skipped_files: dict[str, str] = field(default_factory=dict)
+    batches: int = 0
     stage_seconds: dict[str, float] = field(default_factory=dict)
 
     @property
@@ -74,23 +95,64 @@ class EtlResult:
         return sum(self.stage_seconds.values())
 
 
-class _Stages:
-    """Times each stage and shows its name in the caller's progress display."""
+class StageClock:
+    """Shows each stage's name to the caller's progress display and sums its time."""
 
-    def __init__(self, result: EtlResult, progress: Progress | None) -> None:
-        self.result, self.progress = result, progress
+    def __init__(self, progress: Progress | None) -> None:
+        self.progress = progress
+        self.seconds: dict[str, float] = {}
+        self.spark: SparkSession | None = None
 
-    def run(self, name: str, fn: Callable[[], Any]) -> Any:
+    @contextlib.contextmanager
+    def stage(self, name: str) -> Iterator[None]:
         if self.progress:
             self.progress(name)
+        if self.spark is not None:
+            # Names the stage's Spark jobs in the UI and event log (benchmarks/small_run.py).
+            self.spark.sparkContext.setJobDescription(name)
         start = time.perf_counter()
-        value = fn()
-        self.result.stage_seconds[name] = round(time.perf_counter() - start, 3)
-        return value
+        try:
+            yield
+        finally:
+            spent = time.perf_counter() - start
+            self.seconds[name] = round(self.seconds.get(name, 0.0) + spent, 3)
+
+
+# --- input ------------------------------------------------------------------------------
+
+
+def pending_files(spark: SparkSession, settings: Settings, source_uri: str) -> list[InputFile]:
+    """Files under `source_uri` that the ledger does not list yet."""
+    ledger = spark.table(settings.table(tables.INGESTED_FILES)).select("source_file")
+    done = {row.source_file for row in ledger.collect()}
+    return [f for f in list_input_files(spark, source_uri) if f.uri not in done]
+
+
+def plan_batches(files: Sequence[InputFile], etl: EtlSettings) -> list[list[InputFile]]:
+    """Consecutive runs of `files` (in listing order: oldest hour first) within the limits.
+
+    A file larger than `max_bytes_per_batch` is a batch of its own: files are never split.
+    """
+    batches: list[list[InputFile]] = []
+    current: list[InputFile] = []
+    size = 0
+    for f in files:
+        full = len(current) >= etl.max_files_per_batch
+        if current and (full or size + f.size_bytes > etl.max_bytes_per_batch):
+            batches.append(current)
+            current, size = [], 0
+        current.append(f)
+        size += f.size_bytes
+    if current:
+        batches.append(current)
+    return batches
+
+
+# --- parse -------------------------------------------------------------------------------
 
 
 def stage_batch(raw: DataFrame, settings: Settings, ingested_at: datetime) -> DataFrame:
-    """Parsed lines, accepted and rejected, in the shape the staging Parquet stores."""
+    """Parsed lines, accepted and rejected, in one shape (access fields + reject columns)."""
     window = settings.etl.event_time_window(ingested_at)
     parsed = parse_lines(raw, settings.etl.max_line_bytes, window)
     rejected = F.col("reject_reason").isNotNull()
@@ -102,21 +164,6 @@ def stage_batch(raw: DataFrame, settings: Settings, ingested_at: datetime) -> Da
         F.col("reject_reason").alias("reason"),
         F.when(rejected, F.left(F.make_valid_utf8("value"), keep)).alias("raw_line"),
         F.lit(ingested_at).alias("ingested_at"),
-    )
-
-
-def enrich_accepted(accepted: DataFrame, devices: DataFrame) -> DataFrame:
-    """access_logs rows: accepted lines joined with their User-Agent's device columns."""
-    joined = accepted.join(F.broadcast(devices), "user_agent", "left")
-    return joined.select(
-        *ACCESS_FIELDS,
-        F.coalesce("device_type", F.lit(enrich.UNKNOWN.device_type)).alias("device_type"),
-        F.coalesce("device", F.lit(enrich.UNKNOWN.device)).alias("device"),
-        "os",
-        "browser",
-        "source_file",
-        "source_line",
-        "ingested_at",
     )
 
 
@@ -148,46 +195,24 @@ def unreadable_file(exc: Exception, files: list[InputFile]) -> InputFile | None:
     return next((f for f in files if _same_file(f.uri) == named), None)
 
 
-def stage_readable(
-    spark: SparkSession, settings: Settings, batch: list[InputFile], result: EtlResult, uri: str
-) -> list[InputFile]:
-    """Write the staging Parquet for `batch`, dropping files Spark cannot read.
+def summarise(lines: DataFrame) -> tuple[dict[str, FileStats], list[date], list[str]]:
+    """Per source file: lines and accepted lines; the UTC days and distinct User-Agents of
+    accepted lines. One pass, which is also the one that parses and caches the batch.
 
-    A corrupt file must not stop the others: it is reported, left out of the ledger (so the
-    next run tries it again) and the stage is re-run without it.
-    """
-    files = list(batch)
-    while files:
-        try:
-            staged = stage_batch(read_raw(spark, files), settings, result.started_at)
-            # Read back a few times and then deleted: dictionary encoding would cost more
-            # CPU than it saves (measured: a third of the staging write for 1M lines).
-            staged.write.mode("overwrite").option("parquet.enable.dictionary", "false").parquet(uri)
-            return files
-        except Exception as exc:
-            bad = unreadable_file(exc, files)
-            if bad is None:
-                raise
-            cause = str(exc).split("Caused by: ", 1)[-1].splitlines()[0][:300]
-            result.skipped_files[bad.uri] = cause
-            files.remove(bad)
-    return files
-
-
-def file_stats(staged: DataFrame) -> tuple[dict[str, FileStats], list[date]]:
-    """Per source file: lines and accepted lines; and the UTC days of accepted lines.
-
-    One pass over the staged rows. Also checks that line numbers run 1..lines per file.
+    Also checks that line numbers run 1..lines per file.
     """
     accepted = F.col("reason").isNull()
-    stats = staged.groupBy("source_file").agg(
+    stats = lines.groupBy("source_file").agg(
         F.count(F.lit(1)).alias("lines"),
         F.count_if(accepted).alias("accepted"),
         F.min("source_line").alias("first"),
         F.max("source_line").alias("last"),
         F.collect_set(F.when(accepted, F.to_date("event_time"))).alias("days"),
+        F.collect_set(F.when(accepted, F.col("user_agent"))).alias("user_agents"),
     )
-    out, days = {}, set()
+    out: dict[str, FileStats] = {}
+    days: set[date] = set()
+    agents: set[str] = set()
     for row in stats.collect():
         if row.first != 1 or row.last != row.lines:
             raise RuntimeError(
@@ -196,62 +221,134 @@ def file_stats(staged: DataFrame) -> tuple[dict[str, FileStats], list[date]]:
             )
         out[row.source_file] = FileStats(row.lines, row.accepted)
         days.update(row.days)
-    return out, sorted(days)
+        agents.update(row.user_agents)
+    return out, sorted(days), sorted(agents)
 
 
-def pending_files(spark: SparkSession, settings: Settings, source_uri: str) -> list[InputFile]:
-    """Files under `source_uri` that the ledger does not list yet."""
-    ledger = spark.table(settings.table(tables.INGESTED_FILES)).select("source_file")
-    done = {row.source_file for row in ledger.collect()}
-    return [f for f in list_input_files(spark, source_uri) if f.uri not in done]
+def parse_batch(
+    spark: SparkSession, settings: Settings, batch: list[InputFile], ingested_at: datetime
+) -> ParsedBatch:
+    """Parse `batch` once into a cached frame, dropping files Spark cannot read.
+
+    A corrupt file must not stop the others: it is reported, left out of the ledger (so the
+    next run tries it again) and the batch is parsed again without it.
+    """
+    files, skipped = list(batch), {}
+    while files:
+        lines = stage_batch(read_raw(spark, files), settings, ingested_at)
+        # Every later stage reads these rows; recomputing them from the gzip files would
+        # parse them again per stage. Line numbers are deterministic (one file per
+        # partition), so a block lost from the cache is recomputed identically.
+        lines = lines.persist(StorageLevel.MEMORY_AND_DISK)
+        try:
+            stats, days, agents = summarise(lines)
+            return ParsedBatch(files, lines, stats, days, agents, skipped)
+        except Exception as exc:
+            lines.unpersist()
+            bad = unreadable_file(exc, files)
+            if bad is None:
+                raise
+            skipped[bad.uri] = str(exc).split("Caused by: ", 1)[-1].splitlines()[0][:300]
+            files.remove(bad)
+    return ParsedBatch([], spark.range(0), {}, [], [], skipped)
+
+
+# --- write -------------------------------------------------------------------------------
+
+
+def enrich_accepted(accepted: DataFrame, devices: DataFrame) -> DataFrame:
+    """access_logs rows: accepted lines joined with their User-Agent's device columns."""
+    joined = accepted.join(F.broadcast(devices), "user_agent", "left")
+    return joined.select(
+        *ACCESS_FIELDS,
+        F.coalesce("device_type", F.lit(enrich.UNKNOWN.device_type)).alias("device_type"),
+        F.coalesce("device", F.lit(enrich.UNKNOWN.device)).alias("device"),
+        "os",
+        "browser",
+        "source_file",
+        "source_line",
+        "ingested_at",
+    )
+
+
+def _files_in(batch: ParsedBatch) -> str:
+    """`t.source_file IN (...)`: Iceberg keeps per-file column bounds and each data file
+    holds rows of one input file, so the MERGE reads only this batch's earlier rows (from a
+    killed run), whatever the table's size."""
+    quoted = ", ".join("'" + f.uri.replace("'", "''") + "'" for f in batch.files)
+    return f"t.source_file IN ({quoted})"
+
+
+def write_access_logs(
+    spark: SparkSession, settings: Settings, batch: ParsedBatch, rows: DataFrame
+) -> None:
+    # The day range also lets Iceberg prune whole partitions.
+    low, high = min(batch.days), max(batch.days) + timedelta(days=1)
+    on = (
+        f"{SAME_LINE} AND {_files_in(batch)} AND t.event_time >= TIMESTAMP '{low} 00:00:00' "
+        f"AND t.event_time < TIMESTAMP '{high} 00:00:00'"
+    )
+    merge_new_rows(spark, settings.table(tables.ACCESS_LOGS), rows, on)
+
+
+def write_rejected_lines(spark: SparkSession, settings: Settings, batch: ParsedBatch) -> None:
+    rejects = batch.lines.where(F.col("reason").isNotNull()).select(
+        "source_file", "source_line", "raw_line", "reason", "ingested_at"
+    )
+    on = f"{SAME_LINE} AND {_files_in(batch)}"
+    merge_new_rows(spark, settings.table(tables.REJECTED_LINES), rejects, on)
 
 
 def write_reports(
     spark: SparkSession, settings: Settings, days: list[date] | None
 ) -> dict[str, int]:
-    """Recompute the four report tables for the ISO weeks containing `days` (None: all).
+    """Recompute the four report tables for the ISO weeks containing `days` from the per-day
+    aggregates. `days=None` rebuilds everything: the aggregates from access_logs, then every
+    report.
 
-    Reports are computed from one snapshot of access_logs. If another run committed rows in
-    the meantime, they are computed again, so the last writer always wrote from the latest
-    rows (two overlapping runs cannot leave a stale report behind).
+    Reports are computed from one snapshot of each aggregate. If another run committed
+    aggregates in the meantime, they are computed again, so the last writer always wrote
+    from the latest counts (two overlapping runs cannot leave a stale report behind).
     """
-    access_logs = settings.table(tables.ACCESS_LOGS)
-    for _ in range(MAX_ATTEMPTS):
-        snapshot = current_snapshot(spark, access_logs)
-        if snapshot is None:
-            return {}
-        logs = spark.read.option("versionAsOf", snapshot).table(access_logs)
-        written = _write_reports_from(spark, settings, _in_weeks_of(logs, days), days is None)
-        if current_snapshot(spark, access_logs) == snapshot:
-            return written
-    raise RuntimeError(f"{access_logs} kept changing while reports were written; run again")
-
-
-def _in_weeks_of(logs: DataFrame, days: list[date] | None) -> DataFrame:
     if days is None:
-        return logs
-    weeks = sorted({d - timedelta(days=d.weekday()) for d in days})
-    low = datetime.combine(weeks[0], datetime.min.time(), UTC)
-    high = datetime.combine(weeks[-1] + timedelta(days=7), datetime.min.time(), UTC)
-    return logs.where(
-        (F.col("event_time") >= F.lit(low))
-        & (F.col("event_time") < F.lit(high))
-        & reports.week_start(F.col("event_time")).isin(weeks)
-    )
+        aggregates.ensure_aggregates(spark, settings)
+        aggregates.rebuild(spark, settings)
+    names = [settings.table(a.table) for a in aggregates.AGGREGATES]
+    for _ in range(MAX_ATTEMPTS):
+        snapshots = [current_snapshot(spark, name) for name in names]
+        if None in snapshots:
+            return {}
+        written = _write_reports_at(spark, settings, snapshots, days)
+        if [current_snapshot(spark, name) for name in names] == snapshots:
+            return written
+    raise RuntimeError(f"{', '.join(names)} kept changing while reports were written; run again")
 
 
-def _write_reports_from(
-    spark: SparkSession, settings: Settings, logs: DataFrame, replace_all: bool
+def _write_reports_at(
+    spark: SparkSession, settings: Settings, snapshots: list[int | None], days: list[date] | None
 ) -> dict[str, int]:
-    # Four tables read the two aggregates: one scan of access_logs each, not four.
-    counts = reports.DailyCounts.of(logs)
+    ip_snapshot, device_snapshot = snapshots
+    assert ip_snapshot is not None and device_snapshot is not None
+    low = high = None
+    if days is not None:
+        weeks = sorted({d - timedelta(days=d.weekday()) for d in days})
+        low, high = weeks[0], weeks[-1] + timedelta(days=7)
+    counts = reports.DailyCounts(
+        ips=aggregates.daily_counts(spark, settings, aggregates.IPS, ip_snapshot, low, high),
+        devices=aggregates.daily_counts(
+            spark, settings, aggregates.DEVICES, device_snapshot, low, high
+        ),
+    )
+    # Four tables read the two aggregates: computed once each.
     cached = (counts.ips.cache(), counts.devices.cache())
     written = {}
     try:
         for name, frame in reports.build_reports(counts, settings.etl.top_n).items():
             target = settings.table(name)
+            if days is not None:
+                frame = reports.only_periods_of(frame, days)
             before = current_snapshot(spark, target)
-            if replace_all:
+            if days is None:
                 frame.writeTo(target).overwrite(F.lit(True))
             else:
                 # Dynamic overwrite: replaces exactly the days / weeks present in `frame`.
@@ -263,86 +360,24 @@ def _write_reports_from(
     return written
 
 
-def _ledger_rows(
-    spark: SparkSession, batch: list[InputFile], stats: dict[str, FileStats], result: EtlResult
-) -> DataFrame:
+def record_ingested_files(
+    spark: SparkSession, settings: Settings, batch: ParsedBatch, run_id: str, at: datetime
+) -> None:
     rows = []
-    for f in batch:
-        s = stats.get(f.uri, FileStats(0, 0))  # an empty file has no lines to count
-        rows.append((f.uri, f.size_bytes, s.lines, s.accepted, s.rejected, result.run_id))
+    for f in batch.files:
+        s = batch.stats.get(f.uri, FileStats(0, 0))  # an empty file has no lines to count
+        rows.append((f.uri, f.size_bytes, s.lines, s.accepted, s.rejected, run_id))
     frame = local_frame(
         spark,
         rows,
         "source_file string, size_bytes bigint, lines_read bigint, accepted bigint, "
         "rejected bigint, run_id string",
-    )
-    return frame.withColumn("ingested_at", F.lit(result.started_at))
+    ).withColumn("ingested_at", F.lit(at))
+    on = "t.source_file = s.source_file"
+    merge_new_rows(spark, settings.table(tables.INGESTED_FILES), frame, on)
 
 
-def _ingest(
-    spark: SparkSession, settings: Settings, batch: list[InputFile], stages: _Stages
-) -> None:
-    result = stages.result
-    staging = f"{settings.storage.processed_uri}/staging/run_id={result.run_id}"
-    batch = stages.run(Stage.PARSE, lambda: stage_readable(spark, settings, batch, result, staging))
-    if not batch:
-        return
-    staged = spark.read.parquet(staging)
-    accepted = staged.where(F.col("reason").isNull())
-
-    def summarise() -> tuple[dict[str, FileStats], list[str]]:
-        stats, result.days = file_stats(staged)
-        agents = accepted.where(F.col("user_agent").isNotNull()).select("user_agent").distinct()
-        return stats, [row.user_agent for row in agents.collect()]
-
-    stats, user_agents = stages.run(Stage.SUMMARISE, summarise)
-    result.lines_read = sum(s.lines for s in stats.values())
-    result.accepted = sum(s.accepted for s in stats.values())
-    result.rejected = result.lines_read - result.accepted
-    devices = stages.run(
-        Stage.CLASSIFY_USER_AGENTS, lambda: enrich.device_table(spark, user_agents)
-    )
-
-    access_logs = settings.table(tables.ACCESS_LOGS)
-    rejected_lines = settings.table(tables.REJECTED_LINES)
-    before = {t: current_snapshot(spark, t) for t in (access_logs, rejected_lines)}
-    if result.accepted:
-        # The day range lets Iceberg prune the target when it looks for existing keys.
-        low, high = min(result.days), max(result.days) + timedelta(days=1)
-        on = (
-            f"{SAME_LINE} AND t.event_time >= TIMESTAMP '{low} 00:00:00' "
-            f"AND t.event_time < TIMESTAMP '{high} 00:00:00'"
-        )
-        rows = enrich_accepted(accepted, devices)
-        stages.run(Stage.WRITE_ACCESS_LOGS, lambda: merge_new_rows(spark, access_logs, rows, on))
-    if result.rejected:
-        rejects = staged.where(F.col("reason").isNotNull()).select(
-            "source_file", "source_line", "raw_line", "reason", "ingested_at"
-        )
-        stages.run(
-            Stage.WRITE_REJECTED_LINES,
-            lambda: merge_new_rows(spark, rejected_lines, rejects, SAME_LINE),
-        )
-    for table in (access_logs, rejected_lines):
-        result.rows_written[table.rsplit(".", 1)[1]] = added_records(spark, table, before[table])
-    if result.days:
-        result.rows_written |= stages.run(
-            Stage.WRITE_REPORTS, lambda: write_reports(spark, settings, result.days)
-        )
-    ledger = _ledger_rows(spark, batch, stats, result)
-    stages.run(
-        Stage.RECORD_INGESTED_FILES,
-        lambda: merge_new_rows(
-            spark,
-            settings.table(tables.INGESTED_FILES),
-            ledger,
-            "t.source_file = s.source_file",
-        ),
-    )
-    remove_path(spark, staging)
-
-
-def _record_run(spark: SparkSession, settings: Settings, result: EtlResult) -> None:
+def record_run(spark: SparkSession, settings: Settings, result: EtlResult) -> None:
     """Append the run to `etl_runs` (also for failed runs: the history must show them)."""
     row = (
         result.run_id,
@@ -373,8 +408,75 @@ def _record_run(spark: SparkSession, settings: Settings, result: EtlResult) -> N
     frame.writeTo(settings.table(tables.ETL_RUNS)).append()
 
 
+# --- the run -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BatchOutcome:
+    parsed: ParsedBatch
+    rows_written: dict[str, int]
+
+
+def ingest_batch(
+    spark: SparkSession,
+    settings: Settings,
+    files: list[InputFile],
+    run_id: str,
+    started_at: datetime,
+    clock: StageClock,
+) -> BatchOutcome:
+    """One batch end to end: parse, classify, rows, aggregates, reports, then its ledger."""
+    with clock.stage(Stage.PARSE):
+        batch = parse_batch(spark, settings, files, started_at)
+    if not batch.files:
+        return BatchOutcome(batch, {})
+    try:
+        with clock.stage(Stage.CLASSIFY_USER_AGENTS):
+            devices = enrich.device_table(spark, batch.user_agents)
+        access_logs = settings.table(tables.ACCESS_LOGS)
+        rejected_lines = settings.table(tables.REJECTED_LINES)
+        before = {t: current_snapshot(spark, t) for t in (access_logs, rejected_lines)}
+        if batch.accepted:
+            rows = enrich_accepted(batch.lines.where(F.col("reason").isNull()), devices)
+            with clock.stage(Stage.WRITE_ACCESS_LOGS):
+                write_access_logs(spark, settings, batch, rows)
+            with clock.stage(Stage.WRITE_AGGREGATES):
+                aggregates.write_batch(spark, settings, rows, [f.uri for f in batch.files])
+        if batch.lines_read > batch.accepted:
+            with clock.stage(Stage.WRITE_REJECTED_LINES):
+                write_rejected_lines(spark, settings, batch)
+        written = {
+            t.rsplit(".", 1)[1]: added_records(spark, t, before[t])
+            for t in (access_logs, rejected_lines)
+        }
+        if batch.days:
+            with clock.stage(Stage.WRITE_REPORTS):
+                written |= write_reports(spark, settings, batch.days)
+        with clock.stage(Stage.RECORD_INGESTED_FILES):
+            record_ingested_files(spark, settings, batch, run_id, started_at)
+    finally:
+        batch.lines.unpersist()
+    return BatchOutcome(batch, written)
+
+
+def ensure_all_tables(spark: SparkSession, settings: Settings) -> None:
+    """Create what is missing. One catalog listing when nothing is (every hourly run)."""
+    namespace = f"{settings.catalog.name}.{settings.catalog.namespace}"
+    with contextlib.suppress(Exception):  # no namespace yet: create everything below
+        present = {row.tableName for row in spark.sql(f"SHOW TABLES IN {namespace}").collect()}
+        wanted = {*tables.DDL, *(a.table for a in aggregates.AGGREGATES)}
+        if wanted <= present:
+            return
+    tables.ensure_tables(spark, settings)
+    aggregates.ensure_aggregates(spark, settings)
+
+
 def new_run_id(now: datetime) -> str:
     return now.strftime("%Y%m%dT%H%M%SZ-") + uuid.uuid4().hex[:8]
+
+
+def _sum_into(totals: dict[str, int], more: dict[str, int]) -> dict[str, int]:
+    return {k: totals.get(k, 0) + more.get(k, 0) for k in {*totals, *more}}
 
 
 def run_etl(
@@ -384,23 +486,40 @@ def run_etl(
     source_uri: str | None = None,
     progress: Progress | None = None,
 ) -> EtlResult:
-    """Ingest every file under `source_uri` (default: the input location) not yet ingested."""
+    """Ingest every file under `source_uri` (default: the input location) not yet ingested,
+    in batches of at most `etl.max_files_per_batch` files / `etl.max_bytes_per_batch`."""
     from spark.session import build_session
 
     # Full precision: runs started within one second must still order by start time.
     started_at = datetime.now(UTC)
     result = EtlResult(run_id=new_run_id(started_at), started_at=started_at)
-    stages = _Stages(result, progress)
-    spark = spark or stages.run(Stage.START_SPARK, lambda: build_session(settings))
-    stages.run(Stage.CREATE_TABLES, lambda: tables.ensure_tables(spark, settings))
-    source = source_uri or settings.storage.input_uri
+    clock = StageClock(progress)
+    if spark is None:
+        with clock.stage(Stage.START_SPARK):
+            spark = build_session(settings)
+    clock.spark = spark
+    with clock.stage(Stage.CREATE_TABLES):
+        ensure_all_tables(spark, settings)
     try:
-        batch = stages.run(Stage.LIST_INPUT, lambda: pending_files(spark, settings, source))
-        result.files = [f.uri for f in batch]
-        result.input_bytes = sum(f.size_bytes for f in batch)
-        if batch:
-            _ingest(spark, settings, batch, stages)
-        else:
+        with clock.stage(Stage.LIST_INPUT):
+            pending = pending_files(spark, settings, source_uri or settings.storage.input_uri)
+        result.files = [f.uri for f in pending]
+        result.input_bytes = sum(f.size_bytes for f in pending)
+        batches = plan_batches(pending, settings.etl)
+        for number, files in enumerate(batches, 1):
+            if progress and len(batches) > 1:
+                size = sum(f.size_bytes for f in files) / 1e6
+                progress(f"batch {number} of {len(batches)} ({len(files)} files, {size:.1f} MB)")
+            done = ingest_batch(spark, settings, files, result.run_id, started_at, clock)
+            parsed = done.parsed
+            result.batches = number
+            result.skipped_files |= parsed.skipped
+            result.lines_read += parsed.lines_read
+            result.accepted += parsed.accepted
+            result.rejected += parsed.lines_read - parsed.accepted
+            result.days = sorted({*result.days, *parsed.days})
+            result.rows_written = _sum_into(result.rows_written, done.rows_written)
+        if not pending:
             result.outcome = Outcome.NOTHING_TO_DO
         if result.skipped_files:
             result.outcome = Outcome.PARTIAL
@@ -408,8 +527,10 @@ def run_etl(
     except Exception as exc:
         result.outcome = Outcome.FAILED
         result.error = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+        result.stage_seconds = clock.seconds
         with contextlib.suppress(Exception):  # e.g. the catalog itself is down: keep the cause
-            _record_run(spark, settings, result)
+            record_run(spark, settings, result)
         raise
-    _record_run(spark, settings, result)
+    result.stage_seconds = clock.seconds
+    record_run(spark, settings, result)
     return result

@@ -8,6 +8,7 @@ Weeks are ISO weeks (Monday), UTC.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
@@ -97,3 +98,14 @@ def build_reports(counts: DailyCounts, n: int) -> dict[str, DataFrame]:
             _by_week(devices, ["device_type", "device"]), "week_start", n
         ),
     }
+
+
+def only_periods_of(report: DataFrame, days: list[date]) -> DataFrame:
+    """A report's rows for `days` (daily reports); weekly reports are kept whole.
+
+    The weekly tables need every day of their weeks, the daily ones only the days a batch
+    changed: the other days' rows would be rewritten unchanged.
+    """
+    if "day" in report.columns:
+        return report.where(F.col("day").isin(days))
+    return report

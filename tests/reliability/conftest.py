@@ -13,10 +13,11 @@ REPO = Path(__file__).resolve().parents[2]
 TOP_N = 5
 
 
-def start_etl(root: Path) -> subprocess.Popen[str]:
+def start_etl(root: Path, *extra: str) -> subprocess.Popen[str]:
+    """`extra`: more arguments of etl_child (max files per batch)."""
     # A new session: SIGKILL to the group takes the driver's JVM down with the Python side.
     return subprocess.Popen(
-        [sys.executable, "-m", "tests.reliability.etl_child", str(root), str(TOP_N)],
+        [sys.executable, "-m", "tests.reliability.etl_child", str(root), str(TOP_N), *extra],
         cwd=REPO,
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
@@ -41,8 +42,8 @@ def kill_at_stage(root: Path, stage: str, delay: float) -> str:
     return "\n".join(seen)
 
 
-def run_to_completion(root: Path) -> str:
-    proc = start_etl(root)
+def run_to_completion(root: Path, *extra: str) -> str:
+    proc = start_etl(root, *extra)
     out, _ = proc.communicate(timeout=900)
     assert proc.returncode == 0, out
     return out

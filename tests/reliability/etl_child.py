@@ -9,9 +9,12 @@ from core import runtimes
 from spark.job import run_etl
 
 
-def main(root: str, top_n: str) -> None:
+def main(root: str, top_n: str, max_files_per_batch: str | None = None) -> None:
     base = runtimes.embedded(Path(root))
-    settings = base.model_copy(update={"etl": base.etl.model_copy(update={"top_n": int(top_n)})})
+    etl = {"top_n": int(top_n)}
+    if max_files_per_batch is not None:
+        etl["max_files_per_batch"] = int(max_files_per_batch)
+    settings = base.model_copy(update={"etl": base.etl.model_copy(update=etl)})
     result = run_etl(settings, progress=lambda stage: print(f"STAGE {stage}", flush=True))
     print(f"DONE {result.outcome} {result.accepted} {result.rejected}", flush=True)
 

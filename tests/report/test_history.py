@@ -10,7 +10,8 @@ import pytest
 from rich.console import Console
 
 from readers.history import as_rich_table, recent_runs
-from spark.job import run_etl
+from spark.commits import iceberg_table
+from spark.job import ensure_all_tables, run_etl
 
 pytestmark = pytest.mark.spark
 
@@ -47,7 +48,7 @@ def test_a_run_whose_input_location_is_missing_records_itself_as_failed(scenario
     assert failed["finished_at"] is not None and failed["lines_read"] == 0
 
 
-def test_a_run_that_cannot_write_its_staging_data_records_itself_as_failed(
+def test_a_run_that_cannot_write_its_rows_records_itself_as_failed(
     spark: Any, warehouse: Any
 ) -> None:
     input_dir = Path(warehouse.storage.input_uri.removeprefix("file://"))
@@ -55,9 +56,11 @@ def test_a_run_that_cannot_write_its_staging_data_records_itself_as_failed(
     day.mkdir(parents=True)
     with gzip.open(day / "web-1.log.gz", "wt") as out:
         out.write('203.0.113.7 - - [07/Oct/2024:10:00:00 +0000] "GET / HTTP/1.1" 200 5 "-" "-"\n')
-    # The processed location (where a run stages its Parquet) is a plain file: the run lists
-    # its input, then fails in the middle, at its first write.
-    Path(warehouse.storage.processed_uri.removeprefix("file://")).write_text("not a directory")
+    # access_logs' data directory is a plain file: the run lists and parses its input, then
+    # fails in the middle, at its first write.
+    ensure_all_tables(spark, warehouse)
+    location = iceberg_table(spark, warehouse.table("access_logs")).location()
+    Path(location.removeprefix("file:").replace("//", "/")).joinpath("data").write_text("no dir")
 
     with pytest.raises(Exception):  # noqa: B017 - whatever Spark raises, the run must record it
         run_etl(warehouse, spark=spark)
