@@ -26,6 +26,7 @@ from pydantic import (
 from pydantic_core import to_jsonable_python
 
 from core.errors import ConfigError
+from core.log_format import parse_log_format
 
 CATALOG_NAME = "lakehouse"
 NAMESPACE = "logs"
@@ -136,6 +137,15 @@ class EtlSettings(_Model):
     # back by Python.
     min_event_time: datetime = datetime(2000, 1, 1, tzinfo=UTC)
     max_future_skew: timedelta = timedelta(days=1)
+    # nginx's log_format: a name in core.log_format.NAMED (combined, main, timed, vhost) or
+    # the format string / whole directive as in nginx.conf. One format per run.
+    log_format: str = "combined"
+
+    @field_validator("log_format")
+    @classmethod
+    def _usable_log_format(cls, value: str) -> str:
+        parse_log_format(value)  # raises ValueError naming what is wrong
+        return value
 
     @field_validator("min_event_time", mode="wrap")
     @classmethod
