@@ -237,6 +237,8 @@ class LocalStackSettings(_Model):
     metastore_db: str = "metastore"
     metastore_db_user: str = "hive"
     metastore_db_password: str = "hive-local-only"
+    # What `--runtime local` runs the ETL with (e.g. [etl] log_format = "timed").
+    etl: EtlSettings = EtlSettings()
 
 
 def _first_error(exc: ValidationError, source: str) -> ConfigError:

@@ -6,10 +6,19 @@ from pathlib import Path
 
 import pytest
 
+from core import runtimes
 from core.errors import ConfigError
 from core.log_format import NAMED, parse_log_format
 from core.runtimes import embedded
-from core.settings import parse_settings
+from core.settings import (
+    EtlSettings,
+    LocalStackSettings,
+    load_settings_file,
+    load_stack_settings_file,
+    parse_settings,
+    render_settings_toml,
+    render_stack_toml,
+)
 
 
 def test_named_formats_are_nginx_strings() -> None:
@@ -70,3 +79,19 @@ def test_unusable_formats_are_config_errors_naming_the_problem(
     with pytest.raises(ConfigError, match=r"setting 'etl\.log_format'") as err:
         parse_settings(data)
     assert message in str(err.value)
+
+
+def test_the_local_stack_file_carries_etl_settings(tmp_path: Path) -> None:
+    path = tmp_path / "stack.toml"
+    stack = LocalStackSettings(etl=EtlSettings(log_format="timed"))
+    path.write_text(render_stack_toml(stack))
+    assert runtimes.local_stack(load_stack_settings_file(path)).etl.log_format == "timed"
+    assert runtimes.local_stack(LocalStackSettings()).etl.log_format == "combined"
+
+
+def test_a_settings_file_keeps_a_format_string_with_quotes_and_backslashes(tmp_path: Path) -> None:
+    fmt = r'$remote_addr [$time_local] "$request" $status $body_bytes_sent "$http_x_a\b"'
+    settings = embedded(tmp_path).model_copy(update={"etl": EtlSettings(log_format=fmt)})
+    path = tmp_path / "settings.toml"
+    path.write_text(render_settings_toml(settings))
+    assert load_settings_file(path).etl.log_format == fmt

@@ -3,6 +3,7 @@ core.properties render for the same Settings, and its ports are the settings' po
 
 from __future__ import annotations
 
+import tomllib
 from pathlib import Path, PurePosixPath
 
 import pytest
@@ -22,6 +23,7 @@ from core.settings import (
     METASTORE_PORT,
     SPARK_MASTER_PORT,
     SPARK_UI_PORT,
+    EtlSettings,
     S3Settings,
     Settings,
     render_settings_toml,
@@ -169,3 +171,12 @@ def test_short_service_names_are_accepted() -> None:
         metastore_host=contract.METASTORE_SERVICE, spark_master_host=contract.SPARK_MASTER_SERVICE
     )
     assert config_files.check_settings(short) is short
+
+
+def test_etl_log_format_reaches_the_jobs_config_map() -> None:
+    fmt = '$host $remote_addr [$time_local] "$request" $status $body_bytes_sent "$http_x_a"'
+    settings = aws_settings(etl=EtlSettings(log_format=fmt))
+    deployment = deploy(workloads_program(settings))
+    config_map = config_map_mounted_at(deployment, "CronJob", "etl", config_files.SETTINGS_DIR)
+    rendered = config_map.manifest()["data"]["settings.toml"]
+    assert tomllib.loads(rendered)["etl"]["log_format"] == fmt
