@@ -41,7 +41,8 @@ class FormatResult:
 
 def parse_seconds(spark: SparkSession, files: list[Path], log_format: str, repeats: int) -> float:
     """Best time of the parser alone over `files` (every column computed, nothing written)."""
-    inputs = [InputFile(p.as_uri(), p.stat().st_size, 0) for p in files]
+    # Hadoop paths, as the job lists them (as_uri() would escape the `=` of dt=...).
+    inputs = [InputFile(f"file:{p}", p.stat().st_size, 0) for p in files]
     best = float("inf")
     for _ in range(repeats):
         start = time.perf_counter()
@@ -55,18 +56,22 @@ def parse_seconds(spark: SparkSession, files: list[Path], log_format: str, repea
 def run_formats(lines: int, work: Path, repeats: int = 2) -> list[FormatResult]:
     root = work / f"formats-{lines}"
     shutil.rmtree(root, ignore_errors=True)
+    files: dict[str, list[Path]] = {}
+    # All files first, one generator process: its workers and a running JVM together
+    # could exhaust a small machine's memory.
+    for log_format in FORMATS:
+        out = root / log_format
+        spec = TrafficSpec(
+            start=date(2024, 10, 7), days=1, lines=lines, seed=1, log_format=log_format
+        )
+        generate(spec, str(out), workers=1)
+        files[log_format] = sorted(out.rglob("*.gz"))
     spark = build_session(runtimes.embedded(root))
     results = []
     try:
-        for log_format in FORMATS:
-            out = root / log_format
-            spec = TrafficSpec(
-                start=date(2024, 10, 7), days=1, lines=lines, seed=1, log_format=log_format
-            )
-            generate(spec, str(out))
-            files = sorted(out.rglob("*.gz"))
-            raw_mb = sum(len(gzip.decompress(f.read_bytes())) for f in files) / 1e6
-            seconds = parse_seconds(spark, files, log_format, repeats)
+        for log_format, paths in files.items():
+            raw_mb = sum(len(gzip.decompress(p.read_bytes())) for p in paths) / 1e6
+            seconds = parse_seconds(spark, paths, log_format, repeats)
             fields = len(parse_log_format(log_format).variables)
             results.append(FormatResult(log_format, fields, raw_mb, seconds))
     finally:

@@ -112,7 +112,7 @@ NAMED: dict[str, str] = {
     "vhost": "$host " + COMBINED,
 }
 
-_VARIABLE = re.compile(r"\$(?:\{(\w+)\}|(\w+))")
+VARIABLE = re.compile(r"\$(?:\{(\w+)\}|(\w+))")
 _DIRECTIVE = re.compile(r"^\s*log_format\s+(\S+)\s*")
 
 
@@ -174,7 +174,7 @@ def _unquote_directive(text: str) -> tuple[str, str]:
 
 def _segment(text: str) -> Segment:
     literals, variables, start = [], [], 0
-    for match in _VARIABLE.finditer(text):
+    for match in VARIABLE.finditer(text):
         literal = text[start : match.start()]
         if variables and not literal:
             previous = variables[-1]

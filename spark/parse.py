@@ -29,6 +29,7 @@ from core.log_format import (
     SECONDS_TYPE,
     SQL_TYPES,
     TIME_KINDS,
+    VARIABLE,
     Kind,
     LogFormat,
     Segment,
@@ -134,7 +135,8 @@ class _Compiled:
         # text tolerates more after it (separated by a space), as nginx's `main` adds to
         # `combined`.
         self.ends_in_variable = bool(last.variables) and last.literals[-1] == ""
-        # (stage, name) -> expression; positions of literals found left to right.
+        # Per depth (the k-th literal of a segment), column name -> where that literal
+        # starts: each depth needs the one before it, so each is a step of its own.
         self.positions: list[dict[str, Column]] = []
         self.checks: list[Column] = []  # the line has the format's shape
         self.values: list[tuple[str, Column]] = []  # (variable, its text) in line order
@@ -198,7 +200,7 @@ class _Compiled:
     def start_pattern(self) -> str | None:
         """How a line of this format starts, up to its first field that may hold a space."""
         pattern, start, seen = "^", 0, 0
-        for match in re.finditer(r"\$(?:\{(\w+)\}|(\w+))", self.fmt.text):
+        for match in VARIABLE.finditer(self.fmt.text):
             name = match.group(1) or match.group(2)
             pattern += re.escape(self.fmt.text[start : match.start()])
             quoted = self.fmt.text[: match.start()].count('"') % 2 == 1
