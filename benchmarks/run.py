@@ -315,6 +315,13 @@ def report(results: list[SizeResult]) -> str:
     return "\n".join(out)
 
 
+def log_format_scenario(lines: int, work: Path) -> str:
+    """The `timed` format against `combined` on the same traffic (benchmarks/formats.py)."""
+    from benchmarks import formats
+
+    return formats.report(lines, formats.run_formats(lines, work))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--lines", type=int, action="append", help="repeatable")
@@ -326,6 +333,9 @@ def main() -> None:
         action="append",
         help="also: one hourly file (~15k lines) into a lakehouse holding this many days of "
         "100k lines (repeatable; benchmarks/small_run.py)",
+    )
+    parser.add_argument(
+        "--formats", action="store_true", help="also: the parser's cost per log_format field"
     )
     args = parser.parse_args()
     results = [run_size(n, args.work) for n in (args.lines or [100_000, 1_000_000])]
@@ -339,6 +349,8 @@ def main() -> None:
         ]
         print("\n## One hourly file into a loaded lakehouse\n")
         print(small_run.report(runs))
+    if args.formats:
+        print(log_format_scenario(max(args.lines or [100_000]), args.work))
     if args.json:
         args.json.write_text(json.dumps([asdict(r) for r in results], indent=2))
 

@@ -27,7 +27,7 @@ from core.errors import InputError, LakehouseError
 from core.failures import RunContext, service_failure
 from core.names import QueryEngine, Table
 from core.properties import jar_sets
-from core.settings import Settings
+from core.settings import Settings, parse_settings
 
 app = typer.Typer(
     help="nginx access logs -> Spark -> Apache Iceberg, on a laptop, a local stack or EKS.",
@@ -247,6 +247,13 @@ def ingest(
     runtime: RuntimeOpt = None,
     config: ConfigOpt = None,
     root: RootOpt = DEFAULT_ROOT,
+    log_format: Annotated[
+        str | None,
+        typer.Option(
+            help="nginx log_format of these files: combined, main, timed, vhost, or the "
+            "format string from nginx.conf (default: the settings' etl.log_format).",
+        ),
+    ] = None,
 ) -> None:
     """Ingest existing log files from any path or S3 prefix (any file names)."""
     if "://" not in source:
@@ -256,7 +263,13 @@ def ingest(
                 f"{source} does not exist: give a log file, a directory of them or an s3:// prefix"
             )
         source = path.as_uri()
-    _run_etl(_settings(runtime, config, root), source)
+    settings = _settings(runtime, config, root)
+    if log_format is not None:
+        # Through the settings model, so the option is checked like the settings file.
+        data = settings.to_toml_dict()
+        data["etl"]["log_format"] = log_format
+        settings = _context.settings = parse_settings(data, "--log-format")
+    _run_etl(settings, source)
 
 
 @app.command("rebuild-reports")

@@ -11,6 +11,7 @@ from core.settings import (
     SPARK_MASTER_PORT,
     CatalogKind,
     CatalogSettings,
+    EtlSettings,
     LocalStackSettings,
     Runtime,
     S3Settings,
@@ -68,6 +69,7 @@ def local_stack(stack: LocalStackSettings) -> Settings:
             # S3A to S3Proxy would work too; a local dir keeps the History Server simple.
             event_log_dir=f"file://{(stack.data_dir / 'spark-events').resolve()}",
         ),
+        etl=stack.etl,
     )
 
 
@@ -81,6 +83,7 @@ def aws(
     spark_master_host: str,
     executor_memory: str = "2g",
     executor_cores: int = 2,
+    etl: EtlSettings | None = None,
 ) -> Settings:
     """EKS: S3 buckets, the metastore Service, the Spark master Service; IRSA credentials."""
     return Settings(
@@ -101,4 +104,5 @@ def aws(
             executor_cores=executor_cores,
             event_log_dir=f"s3a://{processed_bucket}/spark-events",
         ),
+        etl=etl or EtlSettings(),
     )

@@ -26,6 +26,7 @@ from pydantic import (
 from pydantic_core import to_jsonable_python
 
 from core.errors import ConfigError
+from core.log_format import parse_log_format
 
 CATALOG_NAME = "lakehouse"
 NAMESPACE = "logs"
@@ -145,6 +146,16 @@ class EtlSettings(_Model):
     max_files_per_batch: Annotated[int, Field(ge=1)] = 500
     max_bytes_per_batch: Annotated[int, Field(ge=1)] = 1 << 30
 
+    # nginx's log_format: a name in core.log_format.NAMED (combined, main, timed, vhost) or
+    # the format string / whole directive as in nginx.conf. One format per run.
+    log_format: str = "combined"
+
+    @field_validator("log_format")
+    @classmethod
+    def _usable_log_format(cls, value: str) -> str:
+        parse_log_format(value)  # raises ValueError naming what is wrong
+        return value
+
     @field_validator("min_event_time", mode="wrap")
     @classmethod
     def _past_instant(cls, value: Any, handler: ValidatorFunctionWrapHandler) -> datetime:
@@ -235,6 +246,8 @@ class LocalStackSettings(_Model):
     metastore_db: str = "metastore"
     metastore_db_user: str = "hive"
     metastore_db_password: str = "hive-local-only"
+    # What `--runtime local` runs the ETL with (e.g. [etl] log_format = "timed").
+    etl: EtlSettings = EtlSettings()
 
 
 def _first_error(exc: ValidationError, source: str) -> ConfigError:

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from core.errors import ConfigError, LakehouseError
+from core.log_format import NAMED
 from generator.traffic import TrafficSpec
 from generator.writer import generate
 
@@ -54,7 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
     defaults = TrafficSpec(start=dt.date(2000, 1, 1))
     parser = argparse.ArgumentParser(
         prog="python -m generator",
-        description="Write realistic nginx combined access logs (gzip) in the raw layout "
+        description="Write realistic nginx access logs (gzip) in the raw layout "
         "<dest>/nginx/dt=YYYY-MM-DD/hour=HH/.",
     )
     parser.add_argument(
@@ -77,6 +78,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="the server's UTC offset: +0200, 330 (minutes), =-09:30",
     )
     parser.add_argument("--host", default=defaults.host, help="server name in file names")
+    parser.add_argument(
+        "--log-format",
+        default=defaults.log_format,
+        choices=list(NAMED),
+        help="nginx log_format to write (core/log_format.py: timed adds request and "
+        "upstream times)",
+    )
     parser.add_argument(
         "--workers",
         type=int,
@@ -135,6 +143,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             files_per_hour=args.files_per_hour,
             utc_offset_minutes=args.utc_offset,
             host=args.host,
+            log_format=args.log_format,
         )
         result = generate(spec, destination, s3=s3, workers=args.workers)
     except LakehouseError as exc:

@@ -133,3 +133,56 @@ def format_line(
         + request_part(request, status, body_bytes, referer)
         + agent_part(user_agent)
     )[:-1]
+
+
+# --- The other named formats (core.log_format.NAMED), as changes to combined's fragments ---
+#   main   = combined + ` "$http_x_forwarded_for"`
+#   timed  = main + ` $request_time $upstream_response_time`
+#   vhost  = `$host ` + combined
+
+# `$host` of a client's requests, by client slot: mostly the site, some API and bare-domain
+# traffic, and clients that asked for the server by its IPv6 literal.
+VHOST_HOSTS = (
+    "www.example.com",
+    "www.example.com",
+    "www.example.com",
+    "www.example.com",
+    "example.com",
+    "api.example.com",
+    "[2001:db8::1]",
+    "www.example.com",
+)
+
+
+def vhost_head(host: str, head: bytes) -> bytes:
+    """`<host> ` before combined's head."""
+    return escape(host).encode("ascii") + b" " + head
+
+
+def forwarded_for(slot: int) -> str | None:
+    """`$http_x_forwarded_for` of a client slot: one in ten comes through a proxy."""
+    return f"203.0.113.{slot % 250 + 1}, 10.0.0.{slot % 7 + 1}" if slot % 10 == 0 else None
+
+
+def with_forwarded_for(agent: bytes, value: str | None, end_line: bool) -> bytes:
+    """Combined's agent fragment (`<ua>"\\n`) with ` "<x-forwarded-for>"` after it."""
+    tail = f' "{escape(value)}"' + ("\n" if end_line else "")
+    return agent[:-1] + tail.encode("ascii")
+
+
+def seconds(millis: int | None) -> str:
+    """nginx's `%T.%03M` for a time in milliseconds; `-` when there is none."""
+    return "-" if millis is None else f"{millis // 1000}.{millis % 1000:03d}"
+
+
+def timing_tail(request_ms: int, upstream: list[list[int | None]] | None) -> str:
+    """` <request_time> <upstream_response_time>` plus the newline.
+
+    `upstream` holds one list per location the request went through (nginx joins them
+    with ` : `), each with one entry per server tried (joined with `, `; None is `-`).
+    No upstream at all (a static file) is `-`.
+    """
+    if upstream is None:
+        return f" {seconds(request_ms)} -\n"
+    groups = " : ".join(", ".join(seconds(ms) for ms in group) for group in upstream)
+    return f" {seconds(request_ms)} {groups}\n"

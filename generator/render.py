@@ -62,6 +62,8 @@ def render(model: Model, plan: FilePlan, seed: int, offset_minutes: int) -> Iter
     line_stamps = chain.from_iterable(
         map(repeat, stamps, [per_second[s] for s in range(_SECONDS_PER_HOUR)])
     )
+    # Its own stream: adding timings leaves every other byte of a file as combined has it.
+    timing_rng = rng_for(seed, "timing", plan.utc_start.isoformat(), plan.part)
     kind_of = kind_table(plan.kind_weights)
     for start in range(0, plan.lines, CHUNK_LINES):
         n = min(CHUNK_LINES, plan.lines - start)
@@ -80,14 +82,12 @@ def render(model: Model, plan: FilePlan, seed: int, offset_minutes: int) -> Iter
             agents.append(map(pop.agents.__getitem__, slots))
             requests.append(map(pop.requests.__getitem__, _u16(rng.randbytes(2 * count))))
         # Each kind's iterators are consumed in the order that kind appears in `kinds`.
-        yield b"".join(
-            chain.from_iterable(
-                zip(
-                    map(next, map(heads.__getitem__, kinds)),
-                    islice(line_stamps, n),
-                    map(next, map(requests.__getitem__, kinds)),
-                    map(next, map(agents.__getitem__, kinds)),
-                    strict=True,
-                )
-            )
-        )
+        fragments = [
+            map(next, map(heads.__getitem__, kinds)),
+            islice(line_stamps, n),
+            map(next, map(requests.__getitem__, kinds)),
+            map(next, map(agents.__getitem__, kinds)),
+        ]
+        if model.tails:
+            fragments.append(map(model.tails.__getitem__, _u16(timing_rng.randbytes(2 * n))))
+        yield b"".join(chain.from_iterable(zip(*fragments, strict=True)))

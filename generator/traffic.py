@@ -19,6 +19,7 @@ import re
 from dataclasses import dataclass
 
 from core.errors import ConfigError
+from core.log_format import NAMED
 from generator.clients import split_exactly
 from generator.nginx_format import MAX_OFFSET_MINUTES, MIN_OFFSET_MINUTES
 
@@ -70,6 +71,8 @@ class TrafficSpec:
     files_per_hour: int = 1
     utc_offset_minutes: int = 0
     host: str = "web-1"
+    # A name in core.log_format.NAMED: combined, main, timed or vhost.
+    log_format: str = "combined"
 
     def __post_init__(self) -> None:
         # Fail fast, naming the setting: a bad spec must not start a long run.
@@ -82,6 +85,10 @@ class TrafficSpec:
         _check_int(
             "utc_offset_minutes", self.utc_offset_minutes, MIN_OFFSET_MINUTES, MAX_OFFSET_MINUTES
         )
+        if self.log_format not in NAMED:
+            raise ConfigError(
+                f"generator: log_format must be one of {', '.join(NAMED)} (got {self.log_format!r})"
+            )
         if not isinstance(self.host, str) or not _HOST.fullmatch(self.host):
             raise ConfigError(
                 f"generator: host must be 1-63 letters, digits, '.', '_' or '-' "

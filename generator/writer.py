@@ -177,7 +177,7 @@ _SINKS: dict[Destination, _Sink] = {}  # per process: reuse the S3 client across
 
 def _write_file(job: _Job, plan: FilePlan) -> _Written:
     """Render, compress and store one file. Runs in a worker process (or inline)."""
-    model = model_for(job.spec.seed, job.spec.lines)
+    model = model_for(job.spec.seed, job.spec.lines, job.spec.log_format)
     sink = _SINKS.get(job.dest)
     if sink is None or sink.s3 is not job.s3:
         sink = _SINKS[job.dest] = _Sink(job.dest, job.s3)

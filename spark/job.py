@@ -154,7 +154,7 @@ def plan_batches(files: Sequence[InputFile], etl: EtlSettings) -> list[list[Inpu
 def stage_batch(raw: DataFrame, settings: Settings, ingested_at: datetime) -> DataFrame:
     """Parsed lines, accepted and rejected, in one shape (access fields + reject columns)."""
     window = settings.etl.event_time_window(ingested_at)
-    parsed = parse_lines(raw, settings.etl.max_line_bytes, window)
+    parsed = parse_lines(raw, settings.etl.max_line_bytes, window, settings.etl.log_format)
     rejected = F.col("reject_reason").isNotNull()
     keep = F.lit(settings.etl.rejected_line_keep_chars)
     return parsed.select(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pyspark.sql import SparkSession
 
+from core.log_format import EXTRA_COLUMN, EXTRA_TYPE, OPTIONAL, SQL_TYPES
 from core.names import REPORT_TABLES, Table
 from core.settings import Settings
 
@@ -75,6 +76,22 @@ DDL: dict[str, str] = {
 }
 
 
+# Columns filled only when etl.log_format has their variable (core/log_format.py), null
+# otherwise. Tables created before they existed gain them in ensure_tables (ALTER TABLE ADD
+# COLUMNS: Iceberg assigns new field ids, old data files read them as null).
+ADDED_COLUMNS: dict[str, dict[str, str]] = {
+    ACCESS_LOGS: {
+        **{v.column: SQL_TYPES[v.kind] for v in OPTIONAL.values()},
+        EXTRA_COLUMN: EXTRA_TYPE,
+    }
+}
+
+
+def _columns(name: str) -> str:
+    added = ", ".join(f"{column} {kind}" for column, kind in ADDED_COLUMNS.get(name, {}).items())
+    return f"{DDL[name]}, {added}" if added else DDL[name]
+
+
 PARTITIONING: dict[str, str] = {
     ACCESS_LOGS: "days(event_time)",  # hidden partitioning: readers filter on event_time
     DAILY_TOP_IPS: "day",
@@ -85,13 +102,18 @@ PARTITIONING: dict[str, str] = {
 
 
 def ensure_tables(spark: SparkSession, settings: Settings) -> None:
-    """Create the namespace and every table if missing (idempotent)."""
+    """Create the namespace and every table if missing, and add missing columns (idempotent)."""
     spark.sql(
         f"CREATE NAMESPACE IF NOT EXISTS {settings.catalog.name}.{settings.catalog.namespace}"
     )
-    for name, columns in DDL.items():
+    for name in DDL:
         partitioning = f"PARTITIONED BY ({PARTITIONING[name]})" if name in PARTITIONING else ""
         spark.sql(
-            f"CREATE TABLE IF NOT EXISTS {settings.table(name)} ({columns}) USING iceberg "
+            f"CREATE TABLE IF NOT EXISTS {settings.table(name)} ({_columns(name)}) USING iceberg "
             f"{partitioning} TBLPROPERTIES ({_WRITE_PROPS})"
         )
+    for name, added in ADDED_COLUMNS.items():
+        present = set(spark.table(settings.table(name)).columns)
+        missing = ", ".join(f"{c} {kind}" for c, kind in added.items() if c not in present)
+        if missing:
+            spark.sql(f"ALTER TABLE {settings.table(name)} ADD COLUMNS ({missing})")

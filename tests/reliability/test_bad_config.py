@@ -121,3 +121,25 @@ def test_missing_java_is_one_line_and_nothing_is_written(tmp_path: Path) -> None
         line,
     )
     assert not root.exists()
+
+
+def test_a_bad_log_format_option_is_one_line_and_nothing_is_written(tmp_path: Path) -> None:
+    root = tmp_path / "lake"
+    config = tmp_path / "settings.toml"
+    config.write_text(_embedded(root))
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    bad_format = "$remote_addr [$time_local] $status"
+    command = ["ingest", str(logs), "-c", str(config), "--log-format", bad_format]
+    proc = subprocess.run(
+        [sys.executable, "-c", "from cli.app import main; main()", *command],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    (line,) = proc.stderr.strip().splitlines()
+    assert line.startswith("error: --log-format: setting 'etl.log_format': "), line
+    assert "lacks $body_bytes_sent" in line
+    assert not root.exists()

@@ -3,6 +3,7 @@ core.properties render for the same Settings, and its ports are the settings' po
 
 from __future__ import annotations
 
+import tomllib
 from pathlib import Path, PurePosixPath
 
 import pytest
@@ -22,6 +23,7 @@ from core.settings import (
     METASTORE_PORT,
     SPARK_MASTER_PORT,
     SPARK_UI_PORT,
+    EtlSettings,
     S3Settings,
     Settings,
     render_settings_toml,
@@ -222,3 +224,12 @@ def test_local_stack_daemons_get_the_same_daemon_properties(tmp_path: Path) -> N
     written = dict(line.split(" ", 1) for line in lines)
     expected = {**DAEMON_PROPERTIES, "spark.history.ui.port": str(stack.spark_history_port)}
     assert {k: written[k] for k in expected} == expected
+
+
+def test_etl_log_format_reaches_the_jobs_config_map() -> None:
+    fmt = '$host $remote_addr [$time_local] "$request" $status $body_bytes_sent "$http_x_a"'
+    settings = aws_settings(etl=EtlSettings(log_format=fmt))
+    deployment = deploy(workloads_program(settings))
+    config_map = config_map_mounted_at(deployment, "CronJob", "etl", config_files.SETTINGS_DIR)
+    rendered = config_map.manifest()["data"]["settings.toml"]
+    assert tomllib.loads(rendered)["etl"]["log_format"] == fmt
