@@ -23,6 +23,10 @@ class Table(StrEnum):
     WEEKLY_TOP_DEVICES = "weekly_top_devices"
 
 
+# access_logs property: the client-IP policy its rows were written under (spark/privacy.py).
+CLIENT_IP_POLICY_PROPERTY = "lakehouse.client-ip-policy"
+
+
 REPORT_TABLES = (
     Table.DAILY_TOP_IPS,
     Table.DAILY_TOP_DEVICES,

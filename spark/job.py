@@ -26,7 +26,7 @@ from pyspark.sql import functions as F
 
 from core.names import Outcome, Stage
 from core.settings import Settings
-from spark import enrich, reports, tables
+from spark import enrich, privacy, reports, tables
 from spark.commits import (
     MAX_ATTEMPTS,
     added_records,
@@ -95,7 +95,7 @@ def stage_batch(raw: DataFrame, settings: Settings, ingested_at: datetime) -> Da
     parsed = parse_lines(raw, settings.etl.max_line_bytes, window)
     rejected = F.col("reject_reason").isNotNull()
     keep = F.lit(settings.etl.rejected_line_keep_chars)
-    return parsed.select(
+    staged = parsed.select(
         *ACCESS_FIELDS,
         "source_file",
         "source_line",
@@ -103,6 +103,7 @@ def stage_batch(raw: DataFrame, settings: Settings, ingested_at: datetime) -> Da
         F.when(rejected, F.left(F.make_valid_utf8("value"), keep)).alias("raw_line"),
         F.lit(ingested_at).alias("ingested_at"),
     )
+    return privacy.anonymise(staged, settings.etl)  # before anything is written
 
 
 def enrich_accepted(accepted: DataFrame, devices: DataFrame) -> DataFrame:
@@ -306,6 +307,7 @@ def _ingest(
     access_logs = settings.table(tables.ACCESS_LOGS)
     rejected_lines = settings.table(tables.REJECTED_LINES)
     before = {t: current_snapshot(spark, t) for t in (access_logs, rejected_lines)}
+    privacy.record_policy(spark, settings)
     if result.accepted:
         # The day range lets Iceberg prune the target when it looks for existing keys.
         low, high = min(result.days), max(result.days) + timedelta(days=1)

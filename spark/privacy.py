@@ -30,12 +30,16 @@ import hashlib
 import os
 import re
 from collections.abc import Mapping
+from datetime import UTC, datetime
 
-from pyspark.sql import Column, DataFrame
+from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from core.errors import ConfigError
-from core.settings import IP_HASH_KEY_ENV, ClientIpPolicy, EtlSettings
+from core.names import CLIENT_IP_POLICY_PROPERTY
+from core.settings import IP_HASH_KEY_ENV, ClientIpPolicy, EtlSettings, Settings
+from spark import tables
+from spark.commits import iceberg_table
 from spark.frames import local_frame
 
 REDACTED = "REDACTED"
@@ -263,3 +267,30 @@ def anonymise(frame: DataFrame, etl: EtlSettings, key: bytes | None = None) -> D
         {name: change(F.col(name)) for name, change in changes.items() if name in present}
     )
     return changed.drop(_IPAD, _OPAD)
+
+
+# --- which policy the rows were written under ------------------------------------------
+
+# On access_logs: the policy of its rows, and since when, e.g.
+# "truncate (IPv4 /24, IPv6 /48) since 2026-12-02 10:15 UTC; before: keep".
+POLICY_PROPERTY = CLIENT_IP_POLICY_PROPERTY
+
+
+def record_policy(spark: SparkSession, settings: Settings, *, rewritten: bool = False) -> None:
+    """Note the policy rows are now written under (the report page shows it).
+
+    `rewritten`: every row was just rewritten under it (`lakehouse maintain --rewrite-ips`).
+    Rows written before this property existed were written under `keep`.
+    """
+    table = settings.table(tables.ACCESS_LOGS)
+    label = policy_label(settings.etl)
+    loaded = iceberg_table(spark, table)
+    recorded = loaded.properties().get(POLICY_PROPERTY)
+    if recorded == label or (recorded or "").startswith(f"{label} since "):
+        return
+    if rewritten or (recorded is None and loaded.currentSnapshot() is None):
+        value = label
+    else:
+        now = datetime.now(UTC)
+        value = f"{label} since {now:%Y-%m-%d %H:%M} UTC; before: {recorded or 'keep'}"
+    spark.sql(f"ALTER TABLE {table} SET TBLPROPERTIES ('{POLICY_PROPERTY}' = '{value}')")
