@@ -3,8 +3,8 @@ and reachable by its executors, each job with its own identity."""
 
 from __future__ import annotations
 
-from core.settings import Settings
-from tests.workloads.conftest import workloads_program
+from core.settings import IP_HASH_KEY_ENV, ClientIpPolicy, EtlSettings, Settings
+from tests.workloads.conftest import aws_settings, workloads_program
 from tests.workloads.harness import Deployment, deploy
 from tests.workloads.pods import container, env, pod_of
 from workloads import sizing
@@ -67,3 +67,20 @@ def test_job_pods_carry_the_labels_the_network_policies_select(deployment: Deplo
         labels = cron(deployment, name)["jobTemplate"]["spec"]["template"]["metadata"]["labels"]
         assert labels["app.kubernetes.io/name"] == name
     assert pod_of(deployment, "CronJob", "etl")["containers"][0]["name"] == "driver"
+
+
+def test_the_ip_hash_key_reaches_the_driver_from_a_secret_never_the_config_map() -> None:
+    etl = EtlSettings(client_ip=ClientIpPolicy.HASH, redact_query_params=("token",))
+    hashing = aws_settings().model_copy(update={"etl": etl})
+    manifests = deploy(workloads_program(hashing))
+    driver = env(container(manifests, "CronJob", "etl", "driver"))
+    assert driver[IP_HASH_KEY_ENV] == {
+        "secretKeyRef": {"name": "lakehouse-ip-hash-key", "key": "key", "optional": True}
+    }
+    # The policy is in the settings ConfigMap; no key is, under any name.
+    rendered = "\n".join(
+        text for cm in manifests.of_kind("ConfigMap") for text in cm.manifest()["data"].values()
+    )
+    assert 'client_ip = "hash"' in rendered
+    assert 'redact_query_params = ["token"]' in rendered
+    assert IP_HASH_KEY_ENV not in rendered and "hash_key" not in rendered
