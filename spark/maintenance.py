@@ -159,7 +159,7 @@ def rewrite_client_ips(spark: SparkSession, settings: Settings) -> dict[str, int
     """
     from spark.job import write_reports  # the ETL's own report step
 
-    key = privacy.hash_key() if settings.etl.client_ip is ClientIpPolicy.HASH else None
+    key = privacy.hash_key() if settings.etl.client_ip == ClientIpPolicy.HASH else None
     rewritten = {}
     for name in _PERSONAL_TABLES:
         table = settings.table(name)

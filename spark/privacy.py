@@ -73,7 +73,7 @@ def hash_key(environ: Mapping[str, str] = os.environ) -> bytes:
 
 def check_key(etl: EtlSettings, environ: Mapping[str, str] = os.environ) -> None:
     """Fail before Spark starts if the policy needs a key the environment lacks."""
-    if etl.client_ip is ClientIpPolicy.HASH:
+    if etl.client_ip == ClientIpPolicy.HASH:
         hash_key(environ)
 
 
@@ -190,17 +190,17 @@ def _hashed(value: Column) -> Column:
 
 
 def _ip(etl: EtlSettings, ip: Column) -> Column:
-    if etl.client_ip is ClientIpPolicy.TRUNCATE:
+    if etl.client_ip == ClientIpPolicy.TRUNCATE:
         return truncated_ip(ip, etl.ipv4_prefix, etl.ipv6_prefix)
-    if etl.client_ip is ClientIpPolicy.HASH:
+    if etl.client_ip == ClientIpPolicy.HASH:
         return _hashed(_normalised(ip))
     return ip
 
 
 def _user(etl: EtlSettings, user: Column) -> Column:
-    if etl.client_ip is ClientIpPolicy.TRUNCATE:
+    if etl.client_ip == ClientIpPolicy.TRUNCATE:
         return F.when(user.isNotNull(), F.lit(REDACTED))
-    if etl.client_ip is ClientIpPolicy.HASH:
+    if etl.client_ip == ClientIpPolicy.HASH:
         return _hashed(user)
     return user
 
@@ -222,7 +222,7 @@ def _redacted_raw_line(etl: EtlSettings, line: Column) -> Column:
     A rejected line may be anything: only an address-looking first token (zone included)
     and a `- user [` after it are recognised; an address elsewhere in the line is not.
     """
-    if etl.client_ip is not ClientIpPolicy.KEEP:
+    if etl.client_ip != ClientIpPolicy.KEEP:
         lead = F.regexp_extract(line, _LEADING_ADDRESS, 1)
         after = F.substring(line, F.length(lead) + 1, 1 << 30)
         user = F.regexp_extract(after, _USER_FIELD, 2)
@@ -248,7 +248,7 @@ def anonymise(frame: DataFrame, etl: EtlSettings, key: bytes | None = None) -> D
 
     `key` is the HMAC key for the hash policy (default: from the environment).
     """
-    if etl.client_ip is ClientIpPolicy.KEEP and not etl.redact_query_params:
+    if etl.client_ip == ClientIpPolicy.KEEP and not etl.redact_query_params:
         return frame
     params = etl.redact_query_params
     present = set(frame.columns)
@@ -259,7 +259,7 @@ def anonymise(frame: DataFrame, etl: EtlSettings, key: bytes | None = None) -> D
         "referrer": lambda c: _without_params(c, params, "&#"),
         "raw_line": lambda c: _redacted_raw_line(etl, c),
     }
-    if etl.client_ip is ClientIpPolicy.HASH:
+    if etl.client_ip == ClientIpPolicy.HASH:
         ipad, opad = hmac_pads(key if key is not None else hash_key())
         pads = local_frame(frame.sparkSession, [(ipad, opad)], f"{_IPAD} binary, {_OPAD} binary")
         frame = frame.crossJoin(F.broadcast(pads))
