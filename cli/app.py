@@ -201,6 +201,9 @@ def _generate(
 
 def _run_etl(settings: Settings, source: str | None) -> None:
     from spark.job import run_etl
+    from spark.privacy import check_key
+
+    check_key(settings.etl)  # a hash policy without its key fails before anything starts
 
     if console.is_terminal:
         with console.status("starting Spark") as status:
@@ -303,17 +306,24 @@ def maintain(
     snapshot_age_days: Annotated[int, typer.Option(min=0)] = 7,
     retain_last: Annotated[int, typer.Option(min=1)] = 10,
     compact: Annotated[bool, typer.Option(help="Rewrite small data files.")] = True,
+    rewrite_ips: Annotated[
+        bool,
+        typer.Option(help="Rewrite stored rows under the current etl.client_ip policy."),
+    ] = False,
     runtime: RuntimeOpt = None,
     config: ConfigOpt = None,
     root: RootOpt = DEFAULT_ROOT,
 ) -> None:
-    """Expire old snapshots, compact small files, remove orphan files (run it alone)."""
+    """Apply retention, expire old snapshots, compact, remove orphan files (run it alone)."""
     from readers.reading import check_lakehouse
     from spark.maintenance import maintain as run_maintenance
+    from spark.privacy import check_key
     from spark.session import build_session
 
     settings = _settings(runtime, config, root)
     check_lakehouse(settings)
+    if rewrite_ips:
+        check_key(settings.etl)
     with console.status("starting Spark"):
         spark = build_session(settings)
     with console.status("maintaining tables"):
@@ -324,7 +334,12 @@ def maintain(
             retain_last=retain_last,
             orphan_grace=timedelta(minutes=orphan_grace_minutes),
             compact=compact,
+            rewrite_ips=rewrite_ips,
         )
+    for name, rows in result.rewritten_rows.items():
+        console.print(f"rewrote {rows:,} rows of {name} under etl.client_ip")
+    for name, rows in result.expired_rows.items():
+        console.print(f"retention: deleted {rows:,} rows of {name}")
     console.print(
         f"compacted {sum(result.rewritten_files.values())} files, "
         f"expired {sum(result.expired_snapshots.values())} data files of old snapshots, "

@@ -26,6 +26,10 @@ class Table(StrEnum):
     DAILY_DEVICE_COUNTS = "daily_device_counts"
 
 
+# access_logs property: the client-IP policy its rows were written under (spark/privacy.py).
+CLIENT_IP_POLICY_PROPERTY = "lakehouse.client-ip-policy"
+
+
 REPORT_TABLES = (
     Table.DAILY_TOP_IPS,
     Table.DAILY_TOP_DEVICES,

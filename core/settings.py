@@ -8,6 +8,7 @@ objects, and the Spark / Hive / PyIceberg properties are derived from them in on
 
 from __future__ import annotations
 
+import re
 import tomllib
 from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
@@ -127,6 +128,24 @@ class EventTimeWindow(NamedTuple):
     latest: datetime
 
 
+class ClientIpPolicy(StrEnum):
+    """What the ETL stores of a client address (and of `$remote_user`): docs/privacy.md."""
+
+    KEEP = "keep"
+    # The network part only (IPv4 /24, IPv6 /48 by default); user names are dropped.
+    TRUNCATE = "truncate"
+    # HMAC-SHA256 with a key from $LAKEHOUSE_IP_HASH_KEY (never from this file): the same
+    # address gives the same token under one key, so top-IP reports still rank clients.
+    HASH = "hash"
+
+
+# The hash key is a secret: it comes from the environment (on EKS a Kubernetes Secret),
+# never from a settings file, which is a ConfigMap anyone in the namespace can read.
+IP_HASH_KEY_ENV = "LAKEHOUSE_IP_HASH_KEY"
+# Query parameter names go into a regular expression: a plain charset keeps them literal.
+_PARAM_NAME = re.compile(r"[A-Za-z0-9_.\-\[\]]+")
+
+
 class EtlSettings(_Model):
     top_n: Annotated[int, Field(ge=1, le=1000)] = 10
     # Longer lines are rejected as `too_long` (and stored truncated in rejected_lines).
@@ -155,6 +174,24 @@ class EtlSettings(_Model):
     def _usable_log_format(cls, value: str) -> str:
         parse_log_format(value)  # raises ValueError naming what is wrong
         return value
+
+    # Personal data (docs/privacy.md): applied to each line before anything is written.
+    client_ip: ClientIpPolicy = ClientIpPolicy.KEEP
+    ipv4_prefix: Annotated[int, Field(ge=0, le=32)] = 24
+    ipv6_prefix: Annotated[int, Field(ge=0, le=128)] = 48
+    # Values of these query parameters are replaced in path, referrer and raw_line.
+    redact_query_params: tuple[str, ...] = ()
+
+    @field_validator("redact_query_params")
+    @classmethod
+    def _plain_names(cls, names: tuple[str, ...]) -> tuple[str, ...]:
+        for name in names:
+            if not _PARAM_NAME.fullmatch(name):
+                raise ValueError(
+                    f"query parameter names are letters, digits, '_', '-', '.', '[', ']' "
+                    f"(got {name!r})"
+                )
+        return names
 
     @field_validator("min_event_time", mode="wrap")
     @classmethod
@@ -192,12 +229,24 @@ class EtlSettings(_Model):
         return EventTimeWindow(self.min_event_time, run_start + self.max_future_skew)
 
 
+class RetentionSettings(_Model):
+    """How long `lakehouse maintain` keeps rows (None: forever); docs/privacy.md."""
+
+    # Rows whose event_time is older than this many days (whole UTC days).
+    access_logs_days: Annotated[int, Field(ge=1)] | None = None
+    # Rejected lines ingested longer ago than this.
+    rejected_lines_days: Annotated[int, Field(ge=1)] | None = None
+    # Daily reports for older days; weekly reports for weeks that ended before then.
+    reports_days: Annotated[int, Field(ge=1)] | None = None
+
+
 class Settings(_Model):
     runtime: Runtime
     storage: StorageSettings
     catalog: CatalogSettings
     spark: SparkSettings = SparkSettings()
     etl: EtlSettings = EtlSettings()
+    retention: RetentionSettings = RetentionSettings()
 
     def table(self, name: str) -> str:
         """Fully qualified Spark identifier of a table, e.g. `lakehouse.logs.access_logs`."""
@@ -318,6 +367,8 @@ def _render_toml(data: dict[str, Any]) -> str:
             return v.isoformat()  # a TOML offset date-time, read back as an aware datetime
         if isinstance(v, timedelta):
             return f'"{to_jsonable_python(v)}"'  # ISO 8601 duration, e.g. "P1D"
+        if isinstance(v, list | tuple):
+            return "[" + ", ".join(value(x) for x in v) + "]"
         if isinstance(v, dict):
             inner = ", ".join(f"{_toml_key(k)} = {value(x)}" for k, x in v.items())
             return "{ " + inner + " }" if inner else "{}"

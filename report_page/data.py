@@ -16,7 +16,7 @@ from typing import Any
 import duckdb
 from pyiceberg.expressions import GreaterThanOrEqual
 
-from core.names import Table
+from core.names import CLIENT_IP_POLICY_PROPERTY, Table
 from core.settings import Settings
 from readers import history
 from readers.query import DUCKDB_CONFIG
@@ -61,6 +61,8 @@ class PageData:
     daily_top_devices: dict[tuple[date, str], list[Ranked]] = field(default_factory=dict)
     weekly_top_devices: dict[tuple[date, str], list[Ranked]] = field(default_factory=dict)
     runs: list[dict[str, Any]] = field(default_factory=list)
+    # The etl.client_ip policy the rows were written under (docs/privacy.md).
+    client_ip_policy: str = "keep"
 
 
 def gather(settings: Settings, now: datetime | None = None) -> PageData:
@@ -71,6 +73,9 @@ def gather(settings: Settings, now: datetime | None = None) -> PageData:
     )
     data.runs = history.recent_runs(settings, RUNS_SHOWN)
     daily_devices = read_table(settings, Table.DAILY_TOP_DEVICES).to_pylist()
+    access_logs = load_table(settings, Table.ACCESS_LOGS)
+    # Tables written before policies were recorded hold addresses as logged.
+    data.client_ip_policy = access_logs.properties.get(CLIENT_IP_POLICY_PROPERTY, "keep")
     data.rejected_by_reason = _rejected_by_reason(settings)
     if not daily_devices:
         return data  # nothing ingested yet: the page says so

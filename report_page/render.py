@@ -93,7 +93,8 @@ def render_page(data: PageData) -> str:
         sections="\n".join(sections),
         footer=escape(
             f"generated {data.generated_at:%Y-%m-%d %H:%M:%S} UTC · runtime {data.runtime} · "
-            f"warehouse {data.warehouse} · read with PyIceberg + DuckDB"
+            f"warehouse {data.warehouse} · read with PyIceberg + DuckDB · "
+            f"client IPs: {data.client_ip_policy}"
         ),
     )
 

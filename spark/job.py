@@ -31,7 +31,7 @@ from pyspark.sql import functions as F
 
 from core.names import Outcome, Stage
 from core.settings import EtlSettings, Settings
-from spark import aggregates, enrich, reports, tables
+from spark import aggregates, enrich, privacy, reports, tables
 from spark.commits import MAX_ATTEMPTS, added_records, current_snapshot, merge_new_rows
 from spark.frames import local_frame
 from spark.inputs import InputFile, list_input_files, read_raw
@@ -157,7 +157,7 @@ def stage_batch(raw: DataFrame, settings: Settings, ingested_at: datetime) -> Da
     parsed = parse_lines(raw, settings.etl.max_line_bytes, window, settings.etl.log_format)
     rejected = F.col("reject_reason").isNotNull()
     keep = F.lit(settings.etl.rejected_line_keep_chars)
-    return parsed.select(
+    staged = parsed.select(
         *ACCESS_FIELDS,
         "source_file",
         "source_line",
@@ -165,6 +165,7 @@ def stage_batch(raw: DataFrame, settings: Settings, ingested_at: datetime) -> Da
         F.when(rejected, F.left(F.make_valid_utf8("value"), keep)).alias("raw_line"),
         F.lit(ingested_at).alias("ingested_at"),
     )
+    return privacy.anonymise(staged, settings.etl)  # before anything is written
 
 
 _FAILED_READ = re.compile(
@@ -436,6 +437,7 @@ def ingest_batch(
         access_logs = settings.table(tables.ACCESS_LOGS)
         rejected_lines = settings.table(tables.REJECTED_LINES)
         before = {t: current_snapshot(spark, t) for t in (access_logs, rejected_lines)}
+        privacy.record_policy(spark, settings)
         if batch.accepted:
             rows = enrich_accepted(batch.lines.where(F.col("reason").isNull()), devices)
             with clock.stage(Stage.WRITE_ACCESS_LOGS):

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_kubernetes as k8s
 
-from core.settings import Settings
+from core.settings import IP_HASH_KEY_ENV, Settings
 from workloads import config_files, contract, event_logs, sizing
 from workloads.objects import (
     NOT_SAFE_TO_EVICT,
@@ -59,6 +59,12 @@ STARTING_DEADLINE_SECONDS = 600
 ETL_RETRIES = 2
 # A suspended CronJob is still a template for `kubectl create job --from=cronjob/...`.
 NEVER = "0 0 1 1 *"
+# The HMAC key of `etl.client_ip = "hash"` (docs/privacy.md). The operator creates this
+# Secret with kubectl, so the key is in neither the settings ConfigMap nor Pulumi's state.
+# Optional: the other policies need no Secret, and a hash policy without one fails the run
+# with one line naming the variable.
+IP_HASH_SECRET = "lakehouse-ip-hash-key"
+IP_HASH_SECRET_KEY = "key"
 
 
 @dataclass
@@ -75,6 +81,17 @@ class JobsArgs:
     maintenance_schedule: str
     generator_schedule: str | None
     generator_args: Sequence[str]
+
+
+def _ip_hash_key_env() -> k8s.core.v1.EnvVarArgs:
+    return k8s.core.v1.EnvVarArgs(
+        name=IP_HASH_KEY_ENV,
+        value_from=k8s.core.v1.EnvVarSourceArgs(
+            secret_key_ref=k8s.core.v1.SecretKeySelectorArgs(
+                name=IP_HASH_SECRET, key=IP_HASH_SECRET_KEY, optional=True
+            )
+        ),
+    )
 
 
 def _settings_mount() -> k8s.core.v1.VolumeMountArgs:
@@ -148,6 +165,7 @@ class Jobs(pulumi.ComponentResource):
                 # The driver binds and advertises the pod IP; executors connect to it.
                 *env({"SPARK_LOCAL_IP": "$(POD_IP)", "SPARK_LOCAL_HOSTNAME": "$(POD_IP)"}),
                 *spark_conf_env(),
+                _ip_hash_key_env(),
             ],
             mounts=[_settings_mount(), spark_conf_mount(), TMP.mount()],
             resources=args.settings.apply(

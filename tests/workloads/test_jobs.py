@@ -7,9 +7,9 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from core.settings import Settings
+from core.settings import IP_HASH_KEY_ENV, ClientIpPolicy, EtlSettings, Settings
 from tests.pulumi_mocks import Deployment, deploy
-from tests.workloads.conftest import workloads_program
+from tests.workloads.conftest import aws_settings, workloads_program
 from tests.workloads.pods import container, env, pod_of
 from workloads import sizing
 
@@ -163,3 +163,20 @@ def test_a_running_driver_is_not_evicted_by_the_cluster_autoscaler(
     template = cron(deployment, name)["jobTemplate"]["spec"]["template"]
     annotations = template["metadata"]["annotations"]
     assert annotations["cluster-autoscaler.kubernetes.io/safe-to-evict"] == "false"
+
+
+def test_the_ip_hash_key_reaches_the_driver_from_a_secret_never_the_config_map() -> None:
+    etl = EtlSettings(client_ip=ClientIpPolicy.HASH, redact_query_params=("token",))
+    hashing = aws_settings().model_copy(update={"etl": etl})
+    manifests = deploy(workloads_program(hashing))
+    driver = env(container(manifests, "CronJob", "etl", "driver"))
+    assert driver[IP_HASH_KEY_ENV] == {
+        "secretKeyRef": {"name": "lakehouse-ip-hash-key", "key": "key", "optional": True}
+    }
+    # The policy is in the settings ConfigMap; no key is, under any name.
+    rendered = "\n".join(
+        text for cm in manifests.of_kind("ConfigMap") for text in cm.manifest()["data"].values()
+    )
+    assert 'client_ip = "hash"' in rendered
+    assert 'redact_query_params = ["token"]' in rendered
+    assert IP_HASH_KEY_ENV not in rendered and "hash_key" not in rendered
