@@ -25,6 +25,7 @@ from pyspark.sql import functions as F
 
 from core.names import Table
 from core.settings import Settings
+from spark import enrich
 from spark.commits import merge_new_rows
 
 # What every aggregate counts, as SQL over access_logs rows.
@@ -62,7 +63,9 @@ class Aggregate:
         )
 
 
-IPS = Aggregate(Table.DAILY_IP_COUNTS, {"client_ip": "client_ip", "is_bot": "device_type = 'bot'"})
+# The same human/bot split as the reports (spark/reports.py): human is a recognised browser.
+_IS_BOT = "device_type NOT IN ({})".format(", ".join(f"'{t}'" for t in enrich.HUMAN_DEVICE_TYPES))
+IPS = Aggregate(Table.DAILY_IP_COUNTS, {"client_ip": "client_ip", "is_bot": _IS_BOT})
 DEVICES = Aggregate(Table.DAILY_DEVICE_COUNTS, {"device_type": "device_type", "device": "device"})
 AGGREGATES = (IPS, DEVICES)
 

@@ -15,7 +15,7 @@ from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
 from core.settings import ClientIpPolicy, RetentionSettings, Settings
-from spark import privacy, tables
+from spark import aggregates, privacy, tables
 from spark.commits import current_snapshot, iceberg_table, remove_path
 
 ALL_TABLES = (
@@ -24,6 +24,7 @@ ALL_TABLES = (
     tables.INGESTED_FILES,
     tables.ETL_RUNS,
     *tables.REPORT_TABLES,
+    *(a.table for a in aggregates.AGGREGATES),
 )
 
 
@@ -104,6 +105,9 @@ def retention_predicates(retention: RetentionSettings, today: date) -> dict[str,
     if retention.access_logs_days:
         cutoff = today - timedelta(days=retention.access_logs_days)
         found[tables.ACCESS_LOGS] = f"event_time < TIMESTAMP '{cutoff} 00:00:00'"
+        # The per-day aggregates hold client IPs too: they live as long as the rows.
+        for aggregate in aggregates.AGGREGATES:
+            found[aggregate.table] = f"day < DATE '{cutoff}'"
     if retention.rejected_lines_days:
         # Unpartitioned and small: copy-on-write rewrites the files that hold old lines.
         cutoff = today - timedelta(days=retention.rejected_lines_days)
@@ -171,6 +175,8 @@ def rewrite_client_ips(spark: SparkSession, settings: Settings) -> dict[str, int
         rewritten[name] = spark.table(table).count()
     days = spark.table(settings.table(tables.ACCESS_LOGS)).select(F.to_date("event_time"))
     present = [row[0] for row in days.distinct().collect()]
+    if rewritten:
+        aggregates.rebuild(spark, settings)  # daily_ip_counts holds addresses too
     if rewritten and present:
         write_reports(spark, settings, present)
     privacy.record_policy(spark, settings, rewritten=True)
