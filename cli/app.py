@@ -321,9 +321,9 @@ def maintain(
     from spark.session import build_session
 
     settings = _settings(runtime, config, root)
-    check_lakehouse(settings)
     if rewrite_ips:
-        check_key(settings.etl)
+        check_key(settings.etl)  # a settings problem: said before "nothing here yet"
+    check_lakehouse(settings)
     with console.status("starting Spark"):
         spark = build_session(settings)
     with console.status("maintaining tables"):
