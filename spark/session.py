@@ -3,8 +3,14 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
+import threading
 from pathlib import Path
+from typing import IO
 
+from pyspark import SparkConf, SparkContext
+from pyspark.java_gateway import launch_gateway
 from pyspark.sql import SparkSession
 
 from core import jars
@@ -15,6 +21,9 @@ from core.settings import Settings
 
 # Console logging of the driver JVM (the level is a system property it reads).
 LOG4J2_CONFIG = Path(__file__).with_name("log4j2.properties")
+# The JDK prints this for the `--add-modules=jdk.incubator.vector` that Spark's launcher
+# always passes, before any Java code runs: no JVM option or log4j level turns it off.
+JDK_NOTICE = "WARNING: Using incubator modules: jdk.incubator.vector"
 
 
 def build_session(settings: Settings) -> SparkSession:
@@ -33,12 +42,35 @@ def build_session(settings: Settings) -> SparkSession:
     if settings.spark.driver_host:
         # Without it Spark picks a non-loopback address for the driver on some machines.
         os.environ.setdefault("SPARK_LOCAL_IP", settings.spark.driver_host)
+    if settings.spark.log_level == "error" and SparkContext._gateway is None:
+        _start_quiet_gateway(conf)
     builder = SparkSession.builder
     for key, value in conf.items():
         builder = builder.config(key, value)
     spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel(settings.spark.log_level.upper())
     return spark
+
+
+def _start_quiet_gateway(conf: dict[str, str]) -> None:
+    """Start the driver JVM with its stderr read by a thread that drops only the JDK notice.
+
+    The same launch pyspark does (spark-submit with these confs); pyspark then uses this
+    gateway for the session. Everything else the JVM prints still reaches stderr.
+    """
+    launch_conf = SparkConf(loadDefaults=False).setAll(list(conf.items()))
+    gateway = launch_gateway(launch_conf, popen_kwargs={"stderr": subprocess.PIPE})
+    stderr = gateway.proc.stderr
+    threading.Thread(target=_forward, args=(stderr,), name="jvm-stderr", daemon=True).start()
+    SparkContext._ensure_initialized(gateway=gateway)
+
+
+def _forward(stream: IO[bytes]) -> None:
+    for raw in iter(stream.readline, b""):
+        line = raw.decode("utf-8", "replace")
+        if line.rstrip("\n") != JDK_NOTICE:
+            sys.stderr.write(line)
+            sys.stderr.flush()
 
 
 def _driver_java_options(log_level: str, configured: str) -> str:
