@@ -62,6 +62,7 @@ def maintain(
     the snapshot before the delete, and its data files, for as long as it stays quiet.
     """
     tables.ensure_tables(spark, settings)
+    aggregates.ensure_aggregates(spark, settings)
     result = MaintenanceResult()
     now = datetime.now(UTC)
     if rewrite_ips:
@@ -176,7 +177,11 @@ def rewrite_client_ips(spark: SparkSession, settings: Settings) -> dict[str, int
     days = spark.table(settings.table(tables.ACCESS_LOGS)).select(F.to_date("event_time"))
     present = [row[0] for row in days.distinct().collect()]
     if rewritten:
-        aggregates.rebuild(spark, settings)  # daily_ip_counts holds addresses too
+        # daily_ip_counts holds addresses too: rebuilt from the rewritten rows, and counted
+        # as rewritten so that maintain expires its old files like the others'.
+        aggregates.rebuild(spark, settings)
+        for aggregate in aggregates.AGGREGATES:
+            rewritten[aggregate.table] = spark.table(settings.table(aggregate.table)).count()
     if rewritten and present:
         write_reports(spark, settings, present)
     privacy.record_policy(spark, settings, rewritten=True)
