@@ -13,15 +13,10 @@ import pytest
 from spark.inputs import InputFile, read_raw
 from spark.parse import ACCESS_FIELDS, Reason, parse_lines
 from tests.conftest import TESTDATA
+from tests.spark.test_parse import REASON_OF_WHY
 
 pytestmark = pytest.mark.spark
 
-REASON_OF_WHY = {
-    "truncated": Reason.TRUNCATED,
-    "bad timestamp": Reason.BAD_TIMESTAMP,
-    "malformed": Reason.MALFORMED,
-    "empty": Reason.EMPTY,
-}
 FORMATS_WITH_CASES = ("main", "timed", "vhost")
 
 
