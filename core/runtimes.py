@@ -13,6 +13,7 @@ from core.settings import (
     CatalogSettings,
     EtlSettings,
     LocalStackSettings,
+    RetentionSettings,
     Runtime,
     S3Settings,
     Settings,
@@ -84,6 +85,7 @@ def aws(
     executor_memory: str = "2g",
     executor_cores: int = 2,
     etl: EtlSettings | None = None,
+    retention: RetentionSettings | None = None,
 ) -> Settings:
     """EKS: S3 buckets, the metastore Service, the Spark master Service; IRSA credentials."""
     return Settings(
@@ -105,4 +107,5 @@ def aws(
             event_log_dir=f"s3a://{processed_bucket}/spark-events",
         ),
         etl=etl or EtlSettings(),
+        retention=retention or RetentionSettings(),
     )

@@ -112,6 +112,8 @@ settings = aws_settings(
     input_bucket=storage.input_bucket.bucket,
     processed_bucket=storage.processed_bucket.bucket,
     warehouse_bucket=storage.warehouse_bucket.bucket,
+    etl=cfg.etl,
+    retention=cfg.retention,
 )
 
 

@@ -11,10 +11,13 @@ from __future__ import annotations
 
 import ipaddress
 from dataclasses import dataclass
+from typing import TypeVar
 
 import pulumi
 import pulumi_aws as aws
+from pydantic import ValidationError
 
+from core.settings import EtlSettings, RetentionSettings
 from workloads.sizing import NODE_TYPES
 
 # RDS rejects these characters in a master password.
@@ -69,6 +72,9 @@ class StackConfig:
     keep_data_on_destroy: bool
     raw_log_retention_days: int
     noncurrent_version_retention_days: int
+    # The ETL and maintenance settings of the cluster's settings ConfigMap (core.settings).
+    etl: EtlSettings
+    retention: RetentionSettings
 
     @property
     def cluster_name(self) -> str:
@@ -133,7 +139,49 @@ def _read() -> StackConfig:
         keep_data_on_destroy=cfg.require_bool("keepDataOnDestroy"),
         raw_log_retention_days=cfg.require_int("rawLogRetentionDays"),
         noncurrent_version_retention_days=cfg.require_int("noncurrentVersionRetentionDays"),
+        etl=_model(
+            EtlSettings,
+            {
+                "logFormat": cfg.require("logFormat"),
+                "clientIp": cfg.require("clientIp"),
+                "clientIpv4Prefix": cfg.require_int("clientIpv4Prefix"),
+                "clientIpv6Prefix": cfg.require_int("clientIpv6Prefix"),
+                "redactQueryParams": strings("redactQueryParams"),
+            },
+        ),
+        retention=_model(
+            RetentionSettings,
+            # 0 (an integer key cannot be unset in Pulumi.yaml) is the model's None: forever.
+            {key: cfg.require_int(key) or None for key in SETTINGS_KEYS if key.startswith("ret")},
+        ),
     )
+
+
+# Stack keys -> fields of the lakehouse settings model (core/settings.py), which validates
+# them with the same rules and messages as a settings file, naming the Pulumi key instead.
+SETTINGS_KEYS = {
+    "logFormat": "log_format",
+    "clientIp": "client_ip",
+    "clientIpv4Prefix": "ipv4_prefix",
+    "clientIpv6Prefix": "ipv6_prefix",
+    "redactQueryParams": "redact_query_params",
+    "retentionAccessLogsDays": "access_logs_days",
+    "retentionRejectedLinesDays": "rejected_lines_days",
+    "retentionReportsDays": "reports_days",
+}
+
+
+_Model = TypeVar("_Model", EtlSettings, RetentionSettings)
+
+
+def _model(model: type[_Model], values: dict[str, object]) -> _Model:
+    try:
+        return model.model_validate({SETTINGS_KEYS[k]: v for k, v in values.items()})
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        field = str(err["loc"][0]) if err["loc"] else ""
+        key = next((k for k, f in SETTINGS_KEYS.items() if f == field and k in values), field)
+        raise StackConfigError(f"config '{key}': {err['msg']}") from None
 
 
 def _check_node_group(prefix: str, group: NodeGroupConfig) -> None:

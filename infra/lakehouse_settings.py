@@ -9,7 +9,7 @@ from __future__ import annotations
 import pulumi
 
 from core import runtimes
-from core.settings import Settings
+from core.settings import EtlSettings, RetentionSettings, Settings
 from workloads import contract
 
 # S3A (AWS SDK v2) on EKS: the web-identity provider, i.e. IRSA's token and role, and nothing
@@ -31,6 +31,8 @@ def aws_settings(
     input_bucket: pulumi.Input[str],
     processed_bucket: pulumi.Input[str],
     warehouse_bucket: pulumi.Input[str],
+    etl: EtlSettings,
+    retention: RetentionSettings,
 ) -> pulumi.Output[Settings]:
     return pulumi.Output.all(input_bucket, processed_bucket, warehouse_bucket).apply(
         lambda names: _irsa_only(
@@ -41,6 +43,8 @@ def aws_settings(
                 region=region,
                 metastore_host=contract.service_host(contract.METASTORE_SERVICE),
                 spark_master_host=contract.service_host(contract.SPARK_MASTER_SERVICE),
+                etl=etl,
+                retention=retention,
             )
         )
     )

@@ -8,6 +8,7 @@ import pytest
 import yaml
 from pulumi.runtime.sync_await import _sync_await
 
+from core.settings import EtlSettings, RetentionSettings
 from infra.config import StackConfig, StackConfigError, load_config
 from tests.infra.conftest import STACKS
 from tests.pulumi_mocks import REPO, configure
@@ -70,6 +71,32 @@ def test_defaults_are_the_documented_architecture():
     assert cfg.protect_data is True  # a new stack keeps its data unless it opts out
 
 
+def test_lakehouse_settings_default_to_the_settings_model():
+    # Pulumi.yaml's defaults must not become a second, divergent default of core.settings.
+    cfg = load("prod")
+    assert cfg.etl == EtlSettings()
+    assert cfg.retention == RetentionSettings()
+
+
+def test_lakehouse_settings_from_stack_keys():
+    cfg = load(
+        "dev",
+        logFormat="timed",
+        clientIp="truncate",
+        clientIpv6Prefix=56,
+        redactQueryParams=["token", "email"],
+        retentionAccessLogsDays=90,
+        retentionReportsDays=400,
+    )
+    assert cfg.etl == EtlSettings(
+        log_format="timed",
+        client_ip="truncate",
+        ipv6_prefix=56,
+        redact_query_params=("token", "email"),
+    )
+    assert cfg.retention == RetentionSettings(access_logs_days=90, reports_days=400)
+
+
 def test_several_families_of_one_shape_are_accepted():
     cfg = load("dev", sparkInstanceTypes=["t3.large", "m5.large", "m6i.large"])
     assert cfg.spark_nodes.instance_types == ("t3.large", "m5.large", "m6i.large")
@@ -90,6 +117,11 @@ def test_several_families_of_one_shape_are_accepted():
         ({"dbBackupRetentionDays": 0}, "dbBackupRetentionDays"),
         ({"rawLogRetentionDays": 0}, "rawLogRetentionDays"),
         ({"apiAllowedCidrs": "0.0.0.0/0"}, "apiAllowedCidrs"),
+        ({"logFormat": '$remote_addr "$request'}, "logFormat"),
+        ({"clientIp": "anonymise"}, "clientIp"),
+        ({"clientIpv4Prefix": 33}, "clientIpv4Prefix"),
+        ({"redactQueryParams": ["to ken"]}, "redactQueryParams"),
+        ({"retentionAccessLogsDays": -1}, "retentionAccessLogsDays"),
     ],
 )
 def test_bad_settings_fail_fast_naming_the_setting(overrides: dict[str, Any], names: str):

@@ -145,6 +145,19 @@ def test_workloads_get_aws_runtime_settings_for_this_stacks_buckets(wired, hando
     assert settings["spark"]["master"] == "spark://spark-master.lakehouse.svc.cluster.local:7077"
 
 
+def test_workloads_get_the_stacks_etl_and_retention_settings():
+    # The settings ConfigMap is rendered from this object (tests/workloads/test_single_source).
+    overrides = {"logFormat": "main", "clientIp": "truncate", "retentionAccessLogsDays": 30}
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setitem(sys.modules, "workloads.stack", fake_workloads_stack())
+        handover = run_program("dev", overrides).one("test:workloads:Handover")
+    settings = handover.inputs["settings"]
+    assert settings["etl"]["log_format"] == "main"
+    assert settings["etl"]["client_ip"] == "truncate"
+    assert settings["retention"]["access_logs_days"] == 30
+    assert settings["retention"]["reports_days"] is None  # 0: kept forever
+
+
 def test_workloads_get_images_by_digest(wired: Deployment, handover: Registered):
     assert handover.inputs["images"] == wired.exports["images"]
     assert set(handover.inputs["images"]) == {"spark", "metastore", "generator"}
