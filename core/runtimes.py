@@ -71,6 +71,7 @@ def local_stack(stack: LocalStackSettings) -> Settings:
             event_log_dir=f"file://{(stack.data_dir / 'spark-events').resolve()}",
         ),
         etl=stack.etl,
+        retention=stack.retention,
     )
 
 

@@ -295,8 +295,10 @@ class LocalStackSettings(_Model):
     metastore_db: str = "metastore"
     metastore_db_user: str = "hive"
     metastore_db_password: str = "hive-local-only"
-    # What `--runtime local` runs the ETL with (e.g. [etl] log_format = "timed").
+    # What `--runtime local` runs the ETL and `lakehouse maintain` with (e.g. [etl]
+    # log_format = "timed", [retention] access_logs_days = 30).
     etl: EtlSettings = EtlSettings()
+    retention: RetentionSettings = RetentionSettings()
 
 
 def _first_error(exc: ValidationError, source: str) -> ConfigError:

@@ -80,10 +80,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--host", default=defaults.host, help="server name in file names")
     parser.add_argument(
         "--log-format",
-        default=defaults.log_format,
+        default=None,
         choices=list(NAMED),
         help="nginx log_format to write (core/log_format.py: timed adds request and "
-        "upstream times)",
+        f"upstream times; default: the settings' etl.log_format with --config, else "
+        f"{defaults.log_format})",
     )
     parser.add_argument(
         "--workers",
@@ -98,6 +99,23 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--s3-path-style", action="store_true")
     parser.add_argument("--quiet", action="store_true", help="print nothing on success")
     return parser
+
+
+def _log_format(args: argparse.Namespace, default: str) -> str:
+    """--log-format, else the settings' etl.log_format (what the ETL will parse), else `default`."""
+    if args.log_format is not None:
+        return str(args.log_format)
+    if args.config is None:
+        return default
+    from core.settings import load_settings_file
+
+    configured = load_settings_file(args.config).etl.log_format
+    if configured not in NAMED:
+        raise ConfigError(
+            f"generator: etl.log_format in {args.config} is a format string of your own; the "
+            f"generator writes the named formats ({', '.join(NAMED)}): pass --log-format NAME"
+        )
+    return configured
 
 
 def _s3_settings(args: argparse.Namespace) -> tuple[str | None, S3Settings | None]:
@@ -143,7 +161,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             files_per_hour=args.files_per_hour,
             utc_offset_minutes=args.utc_offset,
             host=args.host,
-            log_format=args.log_format,
+            log_format=_log_format(args, TrafficSpec.log_format),
         )
         result = generate(spec, destination, s3=s3, workers=args.workers)
     except LakehouseError as exc:

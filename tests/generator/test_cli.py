@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -9,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from core import runtimes
-from core.settings import render_settings_toml
+from core.settings import EtlSettings, render_settings_toml
 from generator.__main__ import main
 from tests.generator.conftest import gz_files, read_lines
 
@@ -69,6 +70,47 @@ def test_cli_takes_destination_and_s3_settings_from_a_config_file(tmp_path: Path
         == 0
     )
     assert len(gz_files(tmp_path / "root" / "input")) > 0
+
+
+def _config_with_format(tmp_path: Path, log_format: str) -> Path:
+    settings = runtimes.embedded(tmp_path / "root")
+    settings = settings.model_copy(update={"etl": EtlSettings(log_format=log_format)})
+    config = tmp_path / "settings.toml"
+    config.write_text(render_settings_toml(settings))
+    return config
+
+
+ONE_DAY = ["--start", "2024-10-07", "--days", "1", "--lines", "200", "--workers", "1", "--quiet"]
+
+
+@pytest.mark.parametrize(
+    ("configured", "flag", "fields"),
+    [
+        # The ETL parses what the settings say: the generator writes the same by default.
+        ("timed", [], 12),  # main + $request_time $upstream_response_time
+        ("main", [], 10),  # + "$http_x_forwarded_for"
+        ("timed", ["--log-format", "combined"], 9),  # the flag wins
+    ],
+)
+def test_cli_writes_the_configured_log_format(
+    tmp_path: Path, configured: str, flag: list[str], fields: int
+) -> None:
+    config = _config_with_format(tmp_path, configured)
+    assert main(["--config", str(config), *ONE_DAY, *flag]) == 0
+    line = read_lines(gz_files(tmp_path / "root" / "input")[0])[0]
+    # Fields of a combined-style line: quoted strings and [time] count as one each.
+    assert len(re.findall(r'"[^"]*"|\[[^\]]*\]|\S+', line)) == fields, line
+
+
+def test_a_format_string_of_ones_own_needs_a_named_format_to_generate(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = _config_with_format(
+        tmp_path, '$remote_addr [$time_local] "$request" $status $body_bytes_sent'
+    )
+    assert main(["--config", str(config), *ONE_DAY]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "pass --log-format NAME" in err
 
 
 @pytest.mark.parametrize(

@@ -5,9 +5,7 @@ their data files."""
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -28,36 +26,25 @@ from spark.job import run_etl
 from spark.maintenance import apply_retention, maintain
 from spark.privacy import REDACTED, hmac_pads
 from tests.pipeline.checks import input_dir
+from tests.privacy.inputs import (
+    KEY,
+    MAPPED_V4,
+    NEW,
+    NEW_SECRETS,
+    PARAMS,
+    SECRETS,
+    TODAY,
+    TRUNCATED_CLIENT_IPS,
+    USER,
+    V4,
+    V6,
+    lines,
+    mac,
+    new_lines,
+)
 from tests.privacy.scan import findings, manifest_bounds
 
 pytestmark = [pytest.mark.spark, pytest.mark.slow]
-
-KEY = "privacy-test-key-" + "0123456789abcdef" * 2
-TODAY = datetime.now(UTC).date()
-NEW, OLD = TODAY - timedelta(days=1), TODAY - timedelta(days=40)
-TOKEN, EMAIL, USER = "s3cr3t-t0ken-value", "bob@example.org", "alice.user"
-V4, MAPPED_V4, V6 = "203.0.113.77", "198.51.100.23", "2001:db8:85a3:8d3:1319:8a2e:370:7348"
-# Zoned addresses are rejected by the parser: they reach rejected_lines only.
-ZONED = "fe80::1%eth0"
-SECRETS = [V4, MAPPED_V4, V6, "fe80::1", USER, TOKEN, EMAIL]
-PARAMS = ("token", "email")
-
-
-def when(day: date, hour: int) -> str:
-    return f"{day:%d}/{day:%b}/{day:%Y}:{hour:02d}:00:00 +0000"
-
-
-def lines(day_new: date = NEW, day_old: date = OLD) -> list[str]:
-    ua = '"Mozilla/5.0 (X11; Linux x86_64)"'
-    return [
-        f'{V4} - {USER} [{when(day_new, 9)}] "GET /login?token={TOKEN}&x=1 HTTP/1.1" 200 512 '
-        f'"https://example.com/?email={EMAIL}" {ua}',
-        f'::ffff:{MAPPED_V4} - - [{when(day_new, 10)}] "GET / HTTP/1.1" 200 100 "-" "curl/8.5.0"',
-        f'{V6} - - [{when(day_old, 11)}] "GET /a HTTP/1.1" 404 0 "-" {ua}',
-        f'{V6} - {USER} [{when(day_old, 12)}] "GET /b?email={EMAIL} HTTP/1.1" 200 5 "-" {ua}',
-        f'{ZONED} - {USER} [{when(day_new, 13)}] "GET /?token={TOKEN} HTTP/1.1" 200 1 "-" "-"',
-        f'{V4} - - [yesterday] "GET / HTTP/1.1" 200 1 "-" "-"',
-    ]
 
 
 def with_privacy(settings: Settings, policy: str, **retention: int) -> Settings:
@@ -85,10 +72,6 @@ def column(settings: Settings, table: str, name: str) -> list[Any]:
     return read_table(settings, table).column(name).to_pylist()
 
 
-def mac(text: str) -> str:
-    return hmac.new(KEY.encode(), text.encode(), hashlib.sha256).hexdigest()
-
-
 def test_truncate_leaves_no_full_address_in_the_warehouse(
     spark: Any, warehouse: Settings, tmp_path: Path
 ) -> None:
@@ -114,18 +97,12 @@ def test_truncate_leaves_no_full_address_in_the_warehouse(
     write_input(
         truncate,
         "b.log",
-        ["192.0.2.201 - carol [" + when(NEW, 14) + '] "GET / HTTP/1.1" 200 7 "-" "-"'],
+        new_lines(),
     )
     run_etl(truncate, spark=spark)
 
-    assert findings(truncate, roots(truncate), [*SECRETS, "192.0.2.201", "carol"]) == []
-    assert sorted(column(truncate, Table.ACCESS_LOGS, "client_ip")) == [
-        "192.0.2.0",
-        "198.51.100.0",
-        "2001:db8:85a3::",
-        "2001:db8:85a3::",
-        "203.0.113.0",
-    ]
+    assert findings(truncate, roots(truncate), [*SECRETS, *NEW_SECRETS]) == []
+    assert sorted(column(truncate, Table.ACCESS_LOGS, "client_ip")) == TRUNCATED_CLIENT_IPS
     assert sorted(u or "-" for u in column(truncate, Table.ACCESS_LOGS, "remote_user")) == [
         "-", "-", REDACTED, REDACTED, REDACTED,  # alice twice, then carol (b.log)
     ]  # fmt: skip
