@@ -169,10 +169,12 @@ def test_the_ip_hash_key_reaches_the_driver_from_a_secret_never_the_config_map()
     etl = EtlSettings(client_ip=ClientIpPolicy.HASH, redact_query_params=("token",))
     hashing = aws_settings().model_copy(update={"etl": etl})
     manifests = deploy(workloads_program(hashing))
-    driver = env(container(manifests, "CronJob", "etl", "driver"))
-    assert driver[IP_HASH_KEY_ENV] == {
-        "secretKeyRef": {"name": "lakehouse-ip-hash-key", "key": "key", "optional": True}
-    }
+    # The ETL hashes new rows; maintenance needs the key for `maintain --rewrite-ips`.
+    for job in ("etl", "maintenance"):
+        driver = env(container(manifests, "CronJob", job, "driver"))
+        assert driver[IP_HASH_KEY_ENV] == {
+            "secretKeyRef": {"name": "lakehouse-ip-hash-key", "key": "key", "optional": True}
+        }
     # The policy is in the settings ConfigMap; no key is, under any name.
     rendered = "\n".join(
         text for cm in manifests.of_kind("ConfigMap") for text in cm.manifest()["data"].values()
