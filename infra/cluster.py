@@ -18,7 +18,7 @@ import pulumi_aws as aws
 import pulumi_eks as eks
 import pulumi_kubernetes as k8s
 
-from infra.config import NodeGroupConfig
+from infra.config import NodeGroupConfig, burstable
 from workloads import contract
 
 _MANAGED_NODE_POLICIES = (
@@ -196,6 +196,16 @@ class Cluster(pulumi.ComponentResource):
                         ),
                     )
                 ],
+                # Said, not left to the account's default: a burstable node in `standard`
+                # mode is throttled to its 20% baseline once its few credits are spent, and a
+                # Spark worker launched for a backlog has none (T3 standard earns no launch
+                # credits). `unlimited` runs at full speed and bills the surplus
+                # (docs/benchmarks.md, *Capacity on paper*, has what that costs).
+                credit_specification=(
+                    aws.ec2.LaunchTemplateCreditSpecificationArgs(cpu_credits="unlimited")
+                    if burstable(spec.config.instance_types)
+                    else None
+                ),
                 tag_specifications=[
                     aws.ec2.LaunchTemplateTagSpecificationArgs(
                         resource_type="instance",

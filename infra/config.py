@@ -10,6 +10,7 @@ of silently taking a second, divergent default in Python. Other modules receive 
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -27,6 +28,14 @@ _MIN_PASSWORD_LENGTH = 16
 
 class StackConfigError(pulumi.RunError):
     """A stack setting is missing or invalid (RunError: Pulumi prints it without a traceback)."""
+
+
+# Families with CPU credits, a baseline and a credit mode (infra/cluster.py sets the mode).
+BURSTABLE_FAMILIES = ("t3", "t3a", "t4g")
+
+
+def burstable(instance_types: Sequence[str]) -> bool:
+    return all(t.split(".")[0] in BURSTABLE_FAMILIES for t in instance_types)
 
 
 @dataclass(frozen=True)
@@ -200,6 +209,14 @@ def _check_node_group(prefix: str, group: NodeGroupConfig) -> None:
         raise StackConfigError(
             f"config '{prefix}InstanceTypes': {', '.join(unknown)} not in workloads/sizing.py "
             "NODE_TYPES; add its vCPUs, memory and max pods there"
+        )
+    # One launch template per group: a credit mode is either set (burstable types) or must
+    # not be (EC2 refuses a credit specification for other families).
+    families = {t.split(".")[0] in BURSTABLE_FAMILIES for t in group.instance_types}
+    if len(families) > 1:
+        raise StackConfigError(
+            f"config '{prefix}InstanceTypes' mixes burstable (t3, t3a, t4g) and other types "
+            f"({', '.join(group.instance_types)}); use one kind per node group"
         )
     shapes = {(NODE_TYPES[t].vcpus, NODE_TYPES[t].memory_mib) for t in group.instance_types}
     if len(shapes) > 1:

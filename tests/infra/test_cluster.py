@@ -116,6 +116,19 @@ def test_nodes_require_imdsv2_and_hide_it_from_pods(deployment: Deployment, key:
 
 
 @pytest.mark.parametrize("key", ["system", "spark"])
+def test_burstable_nodes_are_never_throttled_to_their_baseline(deployment: Deployment, key: str):
+    # t3 in `standard` mode (an account default can say so) runs at 20% once out of credits.
+    template = launch_template_of(deployment, node_group(deployment, key))
+    assert template.inputs["creditSpecification"] == {"cpuCredits": "unlimited"}
+
+
+def test_other_families_get_no_credit_mode():
+    spark = run_program("dev", {"sparkInstanceTypes": ["m6i.large", "m5.large"]}, workloads=False)
+    template = launch_template_of(spark, node_group(spark, "spark"))
+    assert "creditSpecification" not in template.inputs
+
+
+@pytest.mark.parametrize("key", ["system", "spark"])
 def test_node_root_volumes_are_encrypted(deployment: Deployment, key: str):
     template = launch_template_of(deployment, node_group(deployment, key))
     [mapping] = template.inputs["blockDeviceMappings"]
