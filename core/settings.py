@@ -354,7 +354,7 @@ def render_settings_toml(settings: Settings) -> str:
 
 def render_stack_toml(stack: LocalStackSettings) -> str:
     """A local stack file for these settings (tests write one for subprocesses)."""
-    return _render_toml(stack.model_dump(mode="python"))
+    return _render_toml(stack.model_dump(mode="python", exclude_none=True))
 
 
 def _render_toml(data: dict[str, Any]) -> str:
