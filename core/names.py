@@ -36,7 +36,9 @@ class Table(StrEnum):
     WEEKLY_LATENCY = "weekly_latency"
     # Per-day aggregates the reports read (spark/aggregates.py).
     DAILY_IP_COUNTS = "daily_ip_counts"
-    DAILY_DEVICE_COUNTS = "daily_device_counts"
+    DAILY_AGENT_COUNTS = "daily_agent_counts"
+    DAILY_PATH_COUNTS = "daily_path_counts"
+    DAILY_REFERRER_COUNTS = "daily_referrer_counts"
 
 
 # access_logs property: the client-IP policy its rows were written under (spark/privacy.py).
@@ -48,6 +50,18 @@ REPORT_TABLES = (
     Table.DAILY_TOP_DEVICES,
     Table.WEEKLY_TOP_IPS,
     Table.WEEKLY_TOP_DEVICES,
+    Table.DAILY_TOP_PATHS,
+    Table.WEEKLY_TOP_PATHS,
+    Table.DAILY_TOP_NOT_FOUND,
+    Table.WEEKLY_TOP_NOT_FOUND,
+    Table.DAILY_TOP_REFERRERS,
+    Table.WEEKLY_TOP_REFERRERS,
+    Table.DAILY_TRAFFIC,
+    Table.WEEKLY_TRAFFIC,
+    Table.DAILY_TOP_SOFTWARE,
+    Table.WEEKLY_TOP_SOFTWARE,
+    Table.DAILY_LATENCY,
+    Table.WEEKLY_LATENCY,
 )
 
 

@@ -303,7 +303,7 @@ def write_rejected_lines(spark: SparkSession, settings: Settings, batch: ParsedB
 def write_reports(
     spark: SparkSession, settings: Settings, days: list[date] | None
 ) -> dict[str, int]:
-    """Recompute the four report tables for the ISO weeks containing `days` from the per-day
+    """Recompute the report tables for the ISO weeks containing `days` from the per-day
     aggregates. `days=None` rebuilds everything: the aggregates from access_logs, then every
     report.
 
@@ -328,23 +328,21 @@ def write_reports(
 def _write_reports_at(
     spark: SparkSession, settings: Settings, snapshots: list[int | None], days: list[date] | None
 ) -> dict[str, int]:
-    ip_snapshot, device_snapshot = snapshots
-    assert ip_snapshot is not None and device_snapshot is not None
     low = high = None
     if days is not None:
         weeks = sorted({d - timedelta(days=d.weekday()) for d in days})
         low, high = weeks[0], weeks[-1] + timedelta(days=7)
-    counts = reports.DailyCounts(
-        ips=aggregates.daily_counts(spark, settings, aggregates.IPS, ip_snapshot, low, high),
-        devices=aggregates.daily_counts(
-            spark, settings, aggregates.DEVICES, device_snapshot, low, high
-        ),
+    ips, agents, paths, referrers = (
+        aggregates.daily_counts(spark, settings, aggregate, snapshot, low, high)
+        for aggregate, snapshot in zip(aggregates.AGGREGATES, snapshots, strict=True)
+        if snapshot is not None
     )
-    # Four tables read the two aggregates: computed once each.
-    cached = (counts.ips.cache(), counts.devices.cache())
+    # Several tables read each aggregate: read and merged once each.
+    counts = reports.DailyCounts(ips.cache(), agents.cache(), paths.cache(), referrers.cache())
     written = {}
     try:
-        for name, frame in reports.build_reports(counts, settings.etl.top_n).items():
+        built = reports.build_reports(counts, settings.etl.top_n, settings.reports.site_hosts)
+        for name, frame in built.items():
             target = settings.table(name)
             if days is not None:
                 frame = reports.only_periods_of(frame, days)
@@ -356,7 +354,7 @@ def _write_reports_at(
                 frame.writeTo(target).overwritePartitions()
             written[name] = added_records(spark, target, before)
     finally:
-        for frame in cached:  # a long-lived session (tests, notebooks) would keep them
+        for frame in (ips, agents, paths, referrers):  # a long-lived session would keep them
             frame.unpersist()
     return written
 
