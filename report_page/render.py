@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from datetime import date
 from html import escape
 from http import HTTPStatus
@@ -83,6 +83,10 @@ STATUS_PART_COLORS = {
     "499": "#9aa5b1",
     "5xx": "#d64545",
 }
+# Right-aligned columns of the sections' tables.
+CHANGE_NUMBERS = range(1, 5)
+MOVER_NUMBERS = range(1, 6)
+LATENCY_NUMBERS = range(9)  # the period too: a date never wraps
 PERCENTILE_COLORS = (("p50", "#3b6fb6"), ("p95", "#e8a317"), ("p99", "#d64545"))
 
 
@@ -337,7 +341,8 @@ def _change_table(c: Comparison, unit: str) -> str:
         _change_row("bytes", now.bytes, previous(lambda t: t.bytes), _size),
     ]
     previous_head = f"previous ({before.period})" if before else "previous"
-    return _table(["metric", f"{unit} {now.period}", previous_head, "change", "%"], body)
+    head = ["metric", f"{unit} {now.period}", previous_head, "change", "%"]
+    return _table(head, body, numeric=CHANGE_NUMBERS)
 
 
 def _change_row(
@@ -349,7 +354,7 @@ def _change_row(
         # Bytes change by millions: the change reads better in the values' unit.
         change = ("+" if value > previous else "-") + human_bytes(int(abs(value - previous)))
     cells = [metric, show(value), "—" if previous is None else show(previous), change, percent]
-    return _row(cells, numeric=(1, 2, 3, 4), attrs=f' data-metric="{escape(metric)}"')
+    return _row(cells, numeric=CHANGE_NUMBERS, attrs=f' data-metric="{escape(metric)}"')
 
 
 def _rate(value: float) -> str:
@@ -374,7 +379,7 @@ def _movers(
         body = f'<p class="empty">no top list for the day before {latest} to compare with</p>'
     else:
         body = _table(
-            [key, f"{latest}", f"{before}", "change", "%", "rank", ""],
+            [key, f"{latest}", f"{before}", "change", "%", "rank", "move"],
             [
                 _row(
                     [
@@ -389,11 +394,12 @@ def _movers(
                         f"{m.previous_rank or '—'} → {m.rank or '—'}",
                         m.status,
                     ],
-                    numeric=(1, 2, 3, 4, 5),
+                    numeric=MOVER_NUMBERS,
                     attrs=f' data-status="{escape(m.status.split()[0])}"',
                 )
                 for m in rows
             ],
+            numeric=MOVER_NUMBERS,
         )
         sub = f"{latest} against {before}: {sub}"
     return _card(chart, title, sub, body, attr="data-section")
@@ -403,14 +409,18 @@ def _count(n: float | None) -> str:
     return "—" if n is None else f"{n:,}"
 
 
-def _table(head: Sequence[str], rows: Sequence[str]) -> str:
-    cells = "".join(f"<th>{escape(h)}</th>" for h in head)
+def _table(head: Sequence[str], rows: Sequence[str], *, numeric: Collection[int] = ()) -> str:
+    """A table of `rows` (from `_row`) under `head`; numeric columns align right, head too."""
+    cells = "".join(
+        f'<th class="n">{escape(h)}</th>' if i in numeric else f"<th>{escape(h)}</th>"
+        for i, h in enumerate(head)
+    )
     return (
         f'<table class="data"><thead><tr>{cells}</tr></thead><tbody>{"".join(rows)}</tbody></table>'
     )
 
 
-def _row(cells: Sequence[str], *, numeric: Sequence[int] = (), attrs: str = "") -> str:
+def _row(cells: Sequence[str], *, numeric: Collection[int] = (), attrs: str = "") -> str:
     tds = "".join(
         f'<td class="n">{escape(c)}</td>' if i in numeric else f"<td>{escape(c)}</td>"
         for i, c in enumerate(cells)
@@ -544,15 +554,15 @@ def _latency_table(rows: list[Latency], unit: str) -> str:
                 f"{r.p95_ms:,}",
                 f"{r.p99_ms:,}",
                 f"{r.max_ms:,}",
-                f"{r.slow_requests:,} ({r.slow_requests / r.requests:.1%})",
+                f"{r.slow_requests:,} ({r.slow_requests / r.requests:.2%})",
                 "—" if r.upstream_p95_ms is None else f"{r.upstream_p95_ms:,}",
                 "—" if r.upstream_share is None else f"{r.upstream_share:.0%}",
             ],
-            numeric=range(9),  # the period too: a date never wraps
+            numeric=LATENCY_NUMBERS,
         )
         for r in rows
     ]
-    return _table(head, body)
+    return _table(head, body, numeric=LATENCY_NUMBERS)
 
 
 def _select(name: str, label: str, options: Sequence[str]) -> str:

@@ -52,7 +52,8 @@ table.runs, table.data { width: 100%; border-collapse: collapse; font-size: 12px
                          margin-top: 10px; }
 table.runs th, table.runs td, table.data th, table.data td {
   padding: 4px 6px; border-bottom: 1px solid var(--line); text-align: left; vertical-align: top; }
-table.runs td.n, table.data td.n { text-align: right; font-variant-numeric: tabular-nums; }
+table.runs td.n, table.data td.n, table.data th.n {
+  text-align: right; font-variant-numeric: tabular-nums; }
 table.runs td.n, table.runs td.t, table.data td.n { white-space: nowrap; }
 table.data td { overflow-wrap: anywhere; }
 .pill { border-radius: 9px; padding: 1px 8px; color: #fff; font-size: 11px; white-space: nowrap; }

@@ -248,12 +248,12 @@ def test_not_found_referrers_and_software(page: PageReader) -> None:
 def test_latency_per_day_per_week_and_per_path(page: PageReader) -> None:
     latency = page.sections["latency"]
     assert latency.rows[("", "")] == [  # newest first
-        [str(TUE), "1,000", "20", "200", "600", "4,000", "10 (1.0%)", "170", "80%"],
-        [str(MON), "1,000", "18", "180", "540", "3,600", "10 (1.0%)", "150", "80%"],
+        [str(TUE), "1,000", "20", "200", "600", "4,000", "10 (1.00%)", "170", "80%"],
+        [str(MON), "1,000", "18", "180", "540", "3,600", "10 (1.00%)", "150", "80%"],
     ]
     assert f"{MON:%b %d} p95: 180 ms" in latency.tooltips
     weekly = page.sections["weekly-latency"].rows[("", "")]
-    assert weekly == [[str(WEEK), "1,000", "19", "190", "570", "3,800", "10 (1.0%)", "160", "80%"]]
+    assert weekly == [[str(WEEK), "1,000", "19", "190", "570", "3,800", "10 (1.00%)", "160", "80%"]]
     per_path = page.sections["latency-per-path"].texts[(str(TUE), "all")]
     assert per_path["label"] == ["/api", "/index.html"]
     assert per_path["value"][1] == "p50 4 · p95 40 · p99 120 · max 800 ms"
