@@ -100,6 +100,9 @@ class PageData:
     daily_latency: list[Latency] = field(default_factory=list)
     weekly_latency: list[Latency] = field(default_factory=list)
     daily_path_latency: dict[tuple[date, str], list[Latency]] = field(default_factory=dict)
+    # The ETL's threshold for slow requests (rows written under an older value keep it
+    # until `lakehouse rebuild-reports`).
+    slow_request_seconds: float = 1.0
     runs: list[dict[str, Any]] = field(default_factory=list)
     # The etl.client_ip policy the rows were written under (docs/privacy.md).
     client_ip_policy: str = "keep"
@@ -142,6 +145,7 @@ def gather_reports(settings: Settings, data: PageData) -> None:
     rest of the page is drawn (`lakehouse rebuild-reports` computes it from access_logs).
     """
     present = table_names(settings)
+    data.slow_request_seconds = settings.etl.slow_request_seconds
 
     def rows(table: Table) -> list[dict[str, Any]]:
         return read_table(settings, table).to_pylist() if table in present else []

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Sequence
-from datetime import date
+from datetime import date, timedelta
 from html import escape
 from http import HTTPStatus
 from pathlib import Path
@@ -109,7 +109,13 @@ def render_page(data: PageData) -> str:
         _per_day(data),
         _per_hour(data),
         _changes("daily-changes", "What changed: day over day", data.daily_changes, "day"),
-        _changes("weekly-changes", "What changed: week over week", data.weekly_changes, "week"),
+        _changes(
+            "weekly-changes",
+            "What changed: week over week",
+            data.weekly_changes,
+            "week",
+            data.daily_changes[0].current.period if data.daily_changes else None,
+        ),
         _movers("path-movers", "Top paths: movers", data.path_movers, "path"),
         _movers("ip-movers", "Top IPs: movers", data.ip_movers, "IP"),
         _top("daily-top-ips", "Top IPs per day", data.daily_top_ips, "day", ips=True),
@@ -318,17 +324,25 @@ def _switch(
     )
 
 
-def _changes(chart: str, title: str, changes: list[Comparison], unit: str) -> str:
-    """Per period: requests, visitors, error rate and bytes against the period before."""
-    variants = {(c.current.period, "all"): _change_table(c, unit) for c in changes}
+def _changes(
+    chart: str, title: str, changes: list[Comparison], unit: str, latest_day: date | None = None
+) -> str:
+    """Per period: requests, visitors, error rate and bytes against the period before.
+
+    `latest_day` (weeks only): the last day with data, so a week still under way says how
+    many of its days it holds; its totals are not yet comparable with a whole week's.
+    """
+    variants = {(c.current.period, "all"): _change_table(c, unit, latest_day) for c in changes}
     sub = (
         f"each {unit} against the {unit} before; error rate = (4xx + 499 + 5xx) / requests; "
         "no % when the previous value is 0"
     )
+    if latest_day:
+        sub += "; the latest week may be partial (its days so far are in the heading)"
     return _switch(chart, title, sub, variants, unit, None, attr="data-section")
 
 
-def _change_table(c: Comparison, unit: str) -> str:
+def _change_table(c: Comparison, unit: str, latest_day: date | None) -> str:
     now, before = c.current, c.previous
 
     def previous(value: Callable[[Totals], float]) -> float | None:
@@ -341,7 +355,10 @@ def _change_table(c: Comparison, unit: str) -> str:
         _change_row("bytes", now.bytes, previous(lambda t: t.bytes), _size),
     ]
     previous_head = f"previous ({before.period})" if before else "previous"
-    head = ["metric", f"{unit} {now.period}", previous_head, "change", "%"]
+    current_head = f"{unit} {now.period}"
+    if latest_day and latest_day < now.period + timedelta(days=6):
+        current_head += f" ({(latest_day - now.period).days + 1} of 7 days)"
+    head = ["metric", current_head, previous_head, "change", "%"]
     return _table(head, body, numeric=CHANGE_NUMBERS)
 
 
@@ -494,7 +511,8 @@ def _latency(data: PageData) -> list[str]:
     )
     sub = (
         "request_time percentiles per UTC day (from mergeable sketches); slow = over "
-        "etl.slow_request_seconds; upstream share = upstream time / request time"
+        f"etl.slow_request_seconds ({data.slow_request_seconds:g} s in these settings); "
+        "upstream share = upstream time / request time"
     )
     per_day = _card(
         "latency",

@@ -341,3 +341,11 @@ def test_the_sections_work_in_a_browser_and_hostile_text_stays_text(tmp_path: Pa
     assert visit.dialogs == []
     assert visit.console_errors == []  # a CSP violation is reported here too
     assert visit.requests == [html.resolve().as_uri()]
+
+
+def test_a_week_under_way_says_how_many_days_it_holds(tmp_path: Path) -> None:
+    html = render(tmp_path, TABLES)
+    # The latest day with traffic is Tuesday: the week of Monday 10-07 holds two days.
+    assert f'<th class="n">week {WEEK} (2 of 7 days)</th>' in html
+    assert f'<th class="n">week {LAST_WEEK}</th>' in html  # a whole week: no remark
+    assert "etl.slow_request_seconds (1 s in these settings)" in html
