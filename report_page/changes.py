@@ -29,6 +29,7 @@ class Totals:
     visitors: int
     errors: int  # 4xx + 499 + 5xx
     bytes: int
+    human_visitors: int = 0  # distinct client IPs among human requests
 
     @property
     def error_rate(self) -> float:
@@ -73,6 +74,7 @@ def totals(row: Mapping[str, Any], period: str) -> Totals:
         visitors=row["visitors"],
         errors=sum(row[c] for c in ERROR_COLUMNS),
         bytes=row["bytes"],
+        human_visitors=row["human_visitors"],
     )
 
 

@@ -334,7 +334,8 @@ def _changes(
     """
     variants = {(c.current.period, "all"): _change_table(c, unit, latest_day) for c in changes}
     sub = (
-        f"each {unit} against the {unit} before; error rate = (4xx + 499 + 5xx) / requests; "
+        f"each {unit} against the {unit} before; visitors = distinct client IPs; "
+        "error rate = (4xx + 499 + 5xx) / requests; "
         "no % when the previous value is 0"
     )
     if latest_day:
@@ -351,6 +352,9 @@ def _change_table(c: Comparison, unit: str, latest_day: date | None) -> str:
     body = [
         _change_row("requests", now.requests, previous(lambda t: t.requests), _count),
         _change_row("visitors", now.visitors, previous(lambda t: t.visitors), _count),
+        _change_row(
+            "human visitors", now.human_visitors, previous(lambda t: t.human_visitors), _count
+        ),
         _change_row("error rate", now.error_rate, previous(lambda t: t.error_rate), _rate),
         _change_row("bytes", now.bytes, previous(lambda t: t.bytes), _size),
     ]

@@ -40,7 +40,7 @@ def test_each_day_is_compared_with_the_calendar_day_before() -> None:
         (date(2024, 10, 4), None),  # nothing known before the first day
     ]
     assert got[0].previous == Totals(date(2024, 10, 6), 0, 0, 0, 0)
-    assert got[2].current == Totals(date(2024, 10, 5), 200, 20, 20, 20_000)
+    assert got[2].current == Totals(date(2024, 10, 5), 200, 20, 20, 20_000, 20)
     assert got[2].current.error_rate == 0.1  # (10 + 4 + 6) / 200: 499 counts as an error
     assert len(comparisons(rows, "day", keep=2)) == 2
 

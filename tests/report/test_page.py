@@ -187,12 +187,14 @@ def test_what_changed_compares_the_latest_day_with_the_raw_lines_of_the_day_befo
     latest = scenario.latest_day
     before = date.fromordinal(latest.toordinal() - 1)
 
-    def figures(day: date) -> tuple[int, int, float]:
+    def figures(day: date) -> tuple[int, int, int, float]:
         lines = [r for r in scenario.requests if r.day == day]
         errors = sum(1 for r in lines if r.status >= 400)  # 404, 499 and 500 in these logs
-        return len(lines), len({r.ip for r in lines}), errors / len(lines)
+        people = {r.ip for r in lines if r.device_type in ("desktop", "mobile", "tablet")}
+        return len(lines), len({r.ip for r in lines}), len(people), errors / len(lines)
 
-    (requests, visitors, rate), (requests_0, visitors_0, rate_0) = figures(latest), figures(before)
+    requests, visitors, humans, rate = figures(latest)
+    requests_0, visitors_0, humans_0, rate_0 = figures(before)
     rows = page.sections["daily-changes"].rows[(str(latest), "all")]
     assert rows[0][:3] == ["requests", f"{requests:,}", f"{requests_0:,}"]
     assert rows[0][3:] == [
@@ -200,7 +202,8 @@ def test_what_changed_compares_the_latest_day_with_the_raw_lines_of_the_day_befo
         f"{(requests - requests_0) / requests_0:+.1%}",
     ]
     assert rows[1][:3] == ["visitors", f"{visitors:,}", f"{visitors_0:,}"]
-    assert rows[2][:3] == ["error rate", f"{rate:.1%}", f"{rate_0:.1%}"]
+    assert rows[2][:3] == ["human visitors", f"{humans:,}", f"{humans_0:,}"]
+    assert rows[3][:3] == ["error rate", f"{rate:.1%}", f"{rate_0:.1%}"]
 
 
 def test_top_paths_and_404s_are_the_raw_lines_paths(scenario: Any) -> None:

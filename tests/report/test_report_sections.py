@@ -179,10 +179,11 @@ def test_each_day_is_compared_with_the_day_before(page: PageReader) -> None:
     assert section.rows[(str(TUE), "all")] == [
         ["requests", "1,200", "1,500", "-300", "-20.0%"],
         ["visitors", "120", "120", "±0", "+0.0%"],
+        ["human visitors", "60", "60", "±0", "+0.0%"],
         ["error rate", "5.0%", "10.0%", "-5.0 pp", "-50.0%"],  # (4xx + 499 + 5xx) / requests
         ["bytes", "3.0 MB", "3.0 MB", "±0", "+0.0%"],
     ]
-    assert section.rows[(str(MON), "all")][2] == [
+    assert section.rows[(str(MON), "all")][3] == [
         "error rate",
         "10.0%",
         "5.0%",
@@ -198,7 +199,8 @@ def test_each_week_is_compared_with_the_week_before(page: PageReader) -> None:
     rows = page.sections["weekly-changes"].rows[(str(WEEK), "all")]
     assert rows[0] == ["requests", "2,700", "1,000", "+1,700", "+170.0%"]
     assert rows[1] == ["visitors", "150", "100", "+50", "+50.0%"]
-    assert rows[3] == ["bytes", "6.0 MB", "2.0 MB", "+4.0 MB", "+200.0%"]
+    assert rows[2] == ["human visitors", "75", "50", "+25", "+50.0%"]
+    assert rows[4] == ["bytes", "6.0 MB", "2.0 MB", "+4.0 MB", "+200.0%"]
 
 
 def test_movers_list_new_entries_then_the_biggest_changes(page: PageReader) -> None:
