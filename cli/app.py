@@ -279,7 +279,7 @@ def ingest(
 def rebuild_reports(
     runtime: RuntimeOpt = None, config: ConfigOpt = None, root: RootOpt = DEFAULT_ROOT
 ) -> None:
-    """Recompute all four report tables from access_logs."""
+    """Recompute the aggregates and every report table from access_logs."""
     from readers.reading import check_lakehouse
     from spark.job import write_reports
     from spark.session import build_session
@@ -353,14 +353,17 @@ def report(
     name: Annotated[
         str,
         typer.Argument(
-            help="daily_top_ips, weekly_top_ips, daily_top_devices or weekly_top_devices."
+            help="A report table, e.g. daily_top_ips, weekly_top_paths, daily_traffic or "
+            "daily_latency (docs/reports.md lists them)."
         ),
     ],
     period: Annotated[
         date | None,
         typer.Option(parser=_day, help="Day or week start (YYYY-MM-DD); default: the latest."),
     ] = None,
-    segment: Annotated[str, typer.Option(help="IP reports: all, human or bot.")] = "all",
+    segment: Annotated[
+        str, typer.Option(help="Top IP, path, 404 and referrer reports: all, human or bot.")
+    ] = "all",
     all_periods: Annotated[bool, typer.Option("--all", help="Every period, not just one.")] = False,
     fmt: Annotated[Format, typer.Option("--format", "-f")] = Format.TABLE,
     runtime: RuntimeOpt = None,
@@ -461,7 +464,7 @@ def demo(
     config: ConfigOpt = None,
     root: Annotated[Path, typer.Option("--root")] = Path("var/demo"),
 ) -> None:
-    """Generate logs, run the ETL, print the four reports: the whole job in one command."""
+    """Generate logs, run the ETL, print the reports: the whole job in one command."""
     from readers import report_view
 
     settings = _settings(runtime, config, root)

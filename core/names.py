@@ -21,9 +21,24 @@ class Table(StrEnum):
     WEEKLY_TOP_IPS = "weekly_top_ips"
     DAILY_TOP_DEVICES = "daily_top_devices"
     WEEKLY_TOP_DEVICES = "weekly_top_devices"
+    # The reports of docs/reports.md.
+    DAILY_TOP_PATHS = "daily_top_paths"
+    WEEKLY_TOP_PATHS = "weekly_top_paths"
+    DAILY_TOP_NOT_FOUND = "daily_top_not_found"
+    WEEKLY_TOP_NOT_FOUND = "weekly_top_not_found"
+    DAILY_TOP_REFERRERS = "daily_top_referrers"
+    WEEKLY_TOP_REFERRERS = "weekly_top_referrers"
+    DAILY_TRAFFIC = "daily_traffic"
+    WEEKLY_TRAFFIC = "weekly_traffic"
+    DAILY_TOP_SOFTWARE = "daily_top_software"
+    WEEKLY_TOP_SOFTWARE = "weekly_top_software"
+    DAILY_LATENCY = "daily_latency"
+    WEEKLY_LATENCY = "weekly_latency"
     # Per-day aggregates the reports read (spark/aggregates.py).
     DAILY_IP_COUNTS = "daily_ip_counts"
-    DAILY_DEVICE_COUNTS = "daily_device_counts"
+    DAILY_AGENT_COUNTS = "daily_agent_counts"
+    DAILY_PATH_COUNTS = "daily_path_counts"
+    DAILY_REFERRER_COUNTS = "daily_referrer_counts"
 
 
 # access_logs property: the client-IP policy its rows were written under (spark/privacy.py).
@@ -35,6 +50,18 @@ REPORT_TABLES = (
     Table.DAILY_TOP_DEVICES,
     Table.WEEKLY_TOP_IPS,
     Table.WEEKLY_TOP_DEVICES,
+    Table.DAILY_TOP_PATHS,
+    Table.WEEKLY_TOP_PATHS,
+    Table.DAILY_TOP_NOT_FOUND,
+    Table.WEEKLY_TOP_NOT_FOUND,
+    Table.DAILY_TOP_REFERRERS,
+    Table.WEEKLY_TOP_REFERRERS,
+    Table.DAILY_TRAFFIC,
+    Table.WEEKLY_TRAFFIC,
+    Table.DAILY_TOP_SOFTWARE,
+    Table.WEEKLY_TOP_SOFTWARE,
+    Table.DAILY_LATENCY,
+    Table.WEEKLY_LATENCY,
 )
 
 

@@ -164,6 +164,10 @@ class EtlSettings(_Model):
     # of gzip) in one batch; a single larger file is a batch of its own.
     max_files_per_batch: Annotated[int, Field(ge=1)] = 500
     max_bytes_per_batch: Annotated[int, Field(ge=1)] = 1 << 30
+    # Latency reports count requests whose $request_time exceeds this as slow. Applied when
+    # a batch's aggregates are written; `lakehouse rebuild-reports` applies a new value to
+    # the days already loaded.
+    slow_request_seconds: Annotated[float, Field(gt=0, le=3600)] = 1.0
 
     # nginx's log_format: a name in core.log_format.NAMED (combined, main, timed, vhost) or
     # the format string / whole directive as in nginx.conf. One format per run.
@@ -240,6 +244,34 @@ class RetentionSettings(_Model):
     reports_days: Annotated[int, Field(ge=1)] | None = None
 
 
+# Hosts a lower-cased name: "www.example.com", not "WWW.Example.com." or "example.com:8080".
+_HOST_NAME = re.compile(r"[a-z0-9]([a-z0-9.-]*[a-z0-9])?|\[[0-9a-f:.]+\]")
+
+
+class ReportSettings(_Model):
+    """What the report tables leave out (docs/reports.md)."""
+
+    # The site's own host names: referrers from them are self-referrals, left out of the
+    # top referrers. A log whose format has `$host` needs none (a referrer equal to the
+    # line's host is left out anyway); list the names when it has not, or for other names
+    # of the same site.
+    site_hosts: tuple[str, ...] = ()
+
+    @field_validator("site_hosts", mode="before")
+    @classmethod
+    def _lower_case_hosts(cls, hosts: Any) -> Any:
+        if not isinstance(hosts, list | tuple):
+            return hosts
+        lowered = tuple(h.lower() if isinstance(h, str) else h for h in hosts)
+        for host in lowered:
+            if not isinstance(host, str) or not _HOST_NAME.fullmatch(host):
+                raise ValueError(
+                    f"host names only, without scheme, port or path, e.g. www.example.com "
+                    f"(got {_shown(host)})"
+                )
+        return lowered
+
+
 class Settings(_Model):
     runtime: Runtime
     storage: StorageSettings
@@ -247,6 +279,7 @@ class Settings(_Model):
     spark: SparkSettings = SparkSettings()
     etl: EtlSettings = EtlSettings()
     retention: RetentionSettings = RetentionSettings()
+    reports: ReportSettings = ReportSettings()
 
     def table(self, name: str) -> str:
         """Fully qualified Spark identifier of a table, e.g. `lakehouse.logs.access_logs`."""

@@ -6,6 +6,7 @@ import csv
 from datetime import date
 from typing import Any, TextIO
 
+from rich.console import Group, RenderableType
 from rich.table import Table
 
 from core.errors import ConfigError
@@ -14,6 +15,31 @@ from core.settings import Settings
 from readers.reading import read_table
 
 REPORTS = tuple(str(t) for t in REPORT_TABLES)
+# Short headers, so that the wide tables (status mix, latency) fit 80 columns.
+HEADERS = {
+    "status_2xx": "2xx",
+    "status_3xx": "3xx",
+    "status_4xx": "4xx",
+    "status_499": "499",
+    "status_5xx": "5xx",
+    "human_visitors": "human visitors",
+    "referrer_domain": "referrer",
+    "p50_ms": "p50",
+    "p95_ms": "p95",
+    "p99_ms": "p99",
+    "max_ms": "max",
+    "slow_requests": "slow",
+    "upstream_p95_ms": "upstream p95",
+    "upstream_share": "upstream share",
+}
+# Titles that say what the short headers leave out.
+NOTES = {"latency": "times in ms", "traffic": "499 not in 4xx", "top_paths": "499 not in 4xx"}
+SITE = "(whole site)"  # the latency row of rank 0
+# Columns shown in a second table (see as_rich_table).
+SECOND_TABLE = {
+    *("status_2xx", "status_3xx", "status_4xx", "status_499", "status_5xx"),
+    *("p50_ms", "p95_ms", "p99_ms", "upstream_p95_ms", "upstream_share"),
+}
 
 
 def period_column(name: str) -> str:
@@ -33,12 +59,18 @@ def load(
     if not all_periods and rows:
         wanted = period or max(r[column] for r in rows)
         rows = [r for r in rows if r[column] == wanted]
-    return sorted(rows, key=lambda r: (r[column], r.get("segment", ""), r["rank"]))
+    return sorted(
+        rows, key=lambda r: (r[column], r.get("segment", ""), r.get("kind", ""), r.get("rank", 0))
+    )
 
 
-def as_rich_table(name: str, rows: list[dict[str, Any]]) -> Table:
+def as_rich_table(name: str, rows: list[dict[str, Any]]) -> RenderableType:
     """One row per rank; a column whose value every row shares (the period, the segment) goes
-    into the title, which leaves an IPv6 address room to show whole in 80 columns."""
+    into the title, which leaves an IPv6 address room to show whole in 80 columns.
+
+    Reports with more numbers than 80 columns hold (status mix, latency) show as two tables,
+    the second repeating only the rank (or period) beside the rest of the numbers.
+    """
     column = period_column(name)
     periods = sorted({str(r[column]) for r in rows})
     shared = {
@@ -49,20 +81,40 @@ def as_rich_table(name: str, rows: list[dict[str, Any]]) -> Table:
     title = f"{name} — {', '.join(periods) if periods else 'no data yet'}"
     if "segment" in shared:
         title += f" ({shared['segment']})"
-    table = Table(title=title, title_justify="left")
+    notes = [note for word, note in NOTES.items() if word in name]
+    if notes:
+        title += f", {', '.join(notes)}"
     if not rows:
-        return table
+        return Table(title=title, title_justify="left")
     shown = [key for key in rows[0] if key not in shared]
+    second = [key for key in shown if key in SECOND_TABLE]
+    if not second:
+        return _table(title, shown, rows)
+    keys = [key for key in (column, "segment", "rank") if key in shown]
+    first = [key for key in shown if key not in second]
+    return Group(_table(title, first, rows), _table(None, [*keys, *second], rows))
+
+
+def _table(title: str | None, shown: list[str], rows: list[dict[str, Any]]) -> Table:
+    table = Table(title=title, title_justify="left")
     for key in shown:
-        numeric = isinstance(rows[0][key], int | float)
-        # Folded, never cut with an ellipsis: a truncated IP address is a wrong one.
-        table.add_column(key, justify="right" if numeric else "left", overflow="fold")
+        numeric = any(isinstance(row[key], int | float) for row in rows)
+        # Numbers never wrap; text folds, never cut with an ellipsis: a truncated IP
+        # address or path is a wrong one.
+        table.add_column(
+            HEADERS.get(key, key),
+            justify="right" if numeric else "left",
+            overflow="fold",
+            no_wrap=numeric,
+        )
     for row in rows:
-        table.add_row(*(_cell(row[key]) for key in shown))
+        table.add_row(*(_cell(row[key], key) for key in shown))
     return table
 
 
-def _cell(value: Any) -> str:
+def _cell(value: Any, key: str = "") -> str:
+    if value is None:
+        return SITE if key == "path" else "–"
     if isinstance(value, float):
         return f"{value:.1%}"
     if isinstance(value, int):

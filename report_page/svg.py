@@ -24,6 +24,8 @@ class Bar:
     text: str  # what is written at the end of the bar
     tooltip: str = ""
     color: str = "var(--accent)"
+    # A stacked bar: (value, colour, tooltip) per part, drawn left to right; `value` is their sum.
+    parts: tuple[tuple[float, str, str], ...] = ()
 
 
 def nice_ceiling(value: float) -> float:
@@ -110,11 +112,72 @@ def hbars(label: str, bars: Sequence[Bar], *, width: float = 640) -> str:
         parts.append(
             f'<text class="label" x="{label_w - 8:.1f}" y="{y + row_h / 2 + 4:.1f}" '
             f'text-anchor="end">{escape(_clip(bar.label, label_w))}</text>'
-            f'<rect class="bar" x="{label_w:.1f}" y="{y + 4}" width="{w:.1f}" '
-            f'height="{row_h - 8}" rx="2" fill="{bar.color}">'
-            f"<title>{escape(bar.tooltip or bar.label)}</title></rect>"
+        )
+        pieces = bar.parts or ((bar.value, bar.color, bar.tooltip or bar.label),)
+        x = label_w
+        for value, color, tooltip in pieces:
+            piece_w = w * value / bar.value if bar.value else w
+            if piece_w <= 0:
+                continue
+            parts.append(
+                f'<rect class="bar" x="{x:.1f}" y="{y + 4}" width="{piece_w:.1f}" '
+                f'height="{row_h - 8}" fill="{color}"><title>{escape(tooltip)}</title></rect>'
+            )
+            x += piece_w
+        parts.append(
             f'<text class="value" x="{label_w + w + 6:.1f}" y="{y + row_h / 2 + 4:.1f}">'
             f"{escape(bar.text)}</text>"
+        )
+    return _svg(width, height, label, "".join(parts))
+
+
+def grouped_columns(
+    label: str,
+    categories: Sequence[str],
+    series: Sequence[tuple[str, str, Sequence[float]]],
+    *,
+    width: float = 1200,
+    height: float = 240,
+    unit: str = "",
+) -> str:
+    """Several values per category side by side, e.g. p50/p95/p99 per day, with a legend.
+
+    `series` is (name, colour, one value per category); tooltips give name, category, value.
+    """
+    if not categories or not series:
+        return '<p class="empty">no data yet</p>'
+    left, right, top, bottom = 56, 8, 28, 34
+    plot_w, plot_h = width - left - right, height - top - bottom
+    top_value = nice_ceiling(max(max(values) for _, _, values in series))
+    slot = min(plot_w / len(categories), 120)
+    bar_w = slot * 0.76 / len(series)
+    parts = []
+    for i in range(5):
+        value = top_value * i / 4
+        y = top + plot_h - plot_h * value / top_value
+        parts.append(
+            f'<line class="grid" x1="{left}" x2="{width - right}" y1="{y:.1f}" y2="{y:.1f}"/>'
+            f'<text class="tick" x="{left - 6}" y="{y + 4:.1f}" text-anchor="end">'
+            f"{compact(value)}{escape(unit)}</text>"
+        )
+    for c, category in enumerate(categories):
+        x0 = left + c * slot + slot * 0.12
+        for s, (name, color, values) in enumerate(series):
+            h = plot_h * values[c] / top_value
+            parts.append(
+                f'<rect class="bar" x="{x0 + s * bar_w:.1f}" y="{top + plot_h - h:.1f}" '
+                f'width="{bar_w:.1f}" height="{h:.1f}" fill="{color}"><title>'
+                f"{escape(f'{category} {name}: {values[c]:,.0f}{unit}')}</title></rect>"
+            )
+        parts.append(
+            f'<text class="tick" x="{x0 + slot * 0.38:.1f}" y="{height - bottom + 16}" '
+            f'text-anchor="middle">{escape(category)}</text>'
+        )
+    for s, (name, color, _) in enumerate(series):  # legend along the top
+        x = left + s * 90
+        parts.append(
+            f'<rect x="{x}" y="4" width="12" height="12" rx="2" fill="{color}"/>'
+            f'<text class="label" x="{x + 18}" y="14">{escape(name)}</text>'
         )
     return _svg(width, height, label, "".join(parts))
 

@@ -48,11 +48,14 @@ svg .label { fill: var(--fg); font-size: 12px; }
 svg .value { fill: var(--fg); font-size: 11px; font-weight: 600; }
 svg .bar:hover { opacity: .8; }
 .empty { color: var(--muted); font-style: italic; }
-table.runs { width: 100%; border-collapse: collapse; font-size: 12px; margin-top: 10px; }
-table.runs th, table.runs td { padding: 4px 6px; border-bottom: 1px solid var(--line);
-                               text-align: left; vertical-align: top; }
-table.runs td.n { text-align: right; font-variant-numeric: tabular-nums; }
-table.runs td.n, table.runs td.t { white-space: nowrap; }
+table.runs, table.data { width: 100%; border-collapse: collapse; font-size: 12px;
+                         margin-top: 10px; }
+table.runs th, table.runs td, table.data th, table.data td {
+  padding: 4px 6px; border-bottom: 1px solid var(--line); text-align: left; vertical-align: top; }
+table.runs td.n, table.data td.n, table.data th.n {
+  text-align: right; font-variant-numeric: tabular-nums; }
+table.runs td.n, table.runs td.t, table.data td.n { white-space: nowrap; }
+table.data td { overflow-wrap: anywhere; }
 .pill { border-radius: 9px; padding: 1px 8px; color: #fff; font-size: 11px; white-space: nowrap; }
 .pill.succeeded { background: var(--ok); } .pill.failed { background: var(--bad); }
 .pill.nothing-to-do { background: var(--idle); } .pill.partial { background: #e8a317; }

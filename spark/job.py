@@ -22,6 +22,7 @@ import re
 import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
@@ -39,6 +40,9 @@ from spark.parse import ACCESS_FIELDS, parse_lines
 
 Progress = Callable[[str], None]
 SAME_LINE = "t.source_file = s.source_file AND t.source_line = s.source_line"
+# Report tables written at once (independent tables, independent commits); see
+# _write_reports_at. Measured in docs/benchmarks.md.
+REPORT_WRITERS = 4
 
 
 @dataclass(frozen=True)
@@ -303,7 +307,7 @@ def write_rejected_lines(spark: SparkSession, settings: Settings, batch: ParsedB
 def write_reports(
     spark: SparkSession, settings: Settings, days: list[date] | None
 ) -> dict[str, int]:
-    """Recompute the four report tables for the ISO weeks containing `days` from the per-day
+    """Recompute the report tables for the ISO weeks containing `days` from the per-day
     aggregates. `days=None` rebuilds everything: the aggregates from access_logs, then every
     report.
 
@@ -328,37 +332,42 @@ def write_reports(
 def _write_reports_at(
     spark: SparkSession, settings: Settings, snapshots: list[int | None], days: list[date] | None
 ) -> dict[str, int]:
-    ip_snapshot, device_snapshot = snapshots
-    assert ip_snapshot is not None and device_snapshot is not None
     low = high = None
     if days is not None:
         weeks = sorted({d - timedelta(days=d.weekday()) for d in days})
         low, high = weeks[0], weeks[-1] + timedelta(days=7)
-    counts = reports.DailyCounts(
-        ips=aggregates.daily_counts(spark, settings, aggregates.IPS, ip_snapshot, low, high),
-        devices=aggregates.daily_counts(
-            spark, settings, aggregates.DEVICES, device_snapshot, low, high
-        ),
+    ips, agents, paths, referrers = (
+        aggregates.daily_counts(spark, settings, aggregate, snapshot, low, high)
+        for aggregate, snapshot in zip(aggregates.AGGREGATES, snapshots, strict=True)
+        if snapshot is not None
     )
-    # Four tables read the two aggregates: computed once each.
-    cached = (counts.ips.cache(), counts.devices.cache())
-    written = {}
+    # Several tables read each aggregate: read and merged once each.
+    counts = reports.DailyCounts(ips.cache(), agents.cache(), paths.cache(), referrers.cache())
+    description = spark.sparkContext.getLocalProperty("spark.job.description")
+
+    def write(name: str, frame: DataFrame) -> tuple[str, int]:
+        # Job descriptions are per thread: each writer names its table.
+        spark.sparkContext.setJobDescription(f"{description or Stage.WRITE_REPORTS}: {name}")
+        target = settings.table(name)
+        if days is not None:
+            frame = reports.only_periods_of(frame, days)
+        before = current_snapshot(spark, target)
+        if days is None:
+            frame.writeTo(target).overwrite(F.lit(True))
+        else:
+            # Dynamic overwrite: replaces exactly the days / weeks present in `frame`.
+            frame.writeTo(target).overwritePartitions()
+        return name, added_records(spark, target, before)
+
     try:
-        for name, frame in reports.build_reports(counts, settings.etl.top_n).items():
-            target = settings.table(name)
-            if days is not None:
-                frame = reports.only_periods_of(frame, days)
-            before = current_snapshot(spark, target)
-            if days is None:
-                frame.writeTo(target).overwrite(F.lit(True))
-            else:
-                # Dynamic overwrite: replaces exactly the days / weeks present in `frame`.
-                frame.writeTo(target).overwritePartitions()
-            written[name] = added_records(spark, target, before)
+        built = reports.build_reports(counts, settings.etl.top_n, settings.reports.site_hosts)
+        # Sixteen small tables, each a Spark job and an Iceberg commit of its own: written a
+        # few at a time, one table's commit round trips overlap the others' jobs.
+        with ThreadPoolExecutor(REPORT_WRITERS, thread_name_prefix="report") as pool:
+            return dict(pool.map(lambda item: write(*item), built.items()))
     finally:
-        for frame in cached:  # a long-lived session (tests, notebooks) would keep them
+        for frame in (ips, agents, paths, referrers):  # a long-lived session would keep them
             frame.unpersist()
-    return written
 
 
 def record_ingested_files(

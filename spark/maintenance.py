@@ -115,10 +115,11 @@ def retention_predicates(retention: RetentionSettings, today: date) -> dict[str,
         found[tables.REJECTED_LINES] = f"ingested_at < TIMESTAMP '{cutoff} 00:00:00'"
     if retention.reports_days:
         cutoff = today - timedelta(days=retention.reports_days)
-        found[tables.DAILY_TOP_IPS] = found[tables.DAILY_TOP_DEVICES] = f"day < DATE '{cutoff}'"
-        # A week goes once it has ended (Sunday) before the cut-off.
-        weekly = f"week_start < DATE '{cutoff - timedelta(days=6)}'"
-        found[tables.WEEKLY_TOP_IPS] = found[tables.WEEKLY_TOP_DEVICES] = weekly
+        for name in tables.REPORT_TABLES:
+            if name.startswith("daily_"):
+                found[name] = f"day < DATE '{cutoff}'"
+            else:  # a week goes once it has ended (Sunday) before the cut-off
+                found[name] = f"week_start < DATE '{cutoff - timedelta(days=6)}'"
     return found
 
 

@@ -75,6 +75,41 @@ DDL: dict[str, str] = {
     """,
 }
 
+# The reports of docs/reports.md: a daily and a weekly table each, same columns.
+_SEGMENTED = "segment STRING NOT NULL COMMENT 'all|human|bot', rank INT NOT NULL"
+_STATUS = (
+    ", ".join(
+        f"{c} BIGINT NOT NULL" for c in ("status_2xx", "status_3xx", "status_4xx", "status_499")
+    )
+    + ", status_5xx BIGINT NOT NULL"
+)
+_REPORTS: dict[tuple[Table, Table], str] = {
+    (Table.DAILY_TOP_PATHS, Table.WEEKLY_TOP_PATHS): f"""
+        {_SEGMENTED}, path STRING NOT NULL COMMENT 'no query string, percent-decoded',
+        requests BIGINT NOT NULL, bytes BIGINT NOT NULL, {_STATUS}""",
+    (Table.DAILY_TOP_NOT_FOUND, Table.WEEKLY_TOP_NOT_FOUND): f"""
+        {_SEGMENTED}, path STRING NOT NULL, requests BIGINT NOT NULL COMMENT '404 responses'""",
+    (Table.DAILY_TOP_REFERRERS, Table.WEEKLY_TOP_REFERRERS): f"""
+        {_SEGMENTED}, referrer_domain STRING NOT NULL,
+        requests BIGINT NOT NULL, bytes BIGINT NOT NULL""",
+    (Table.DAILY_TRAFFIC, Table.WEEKLY_TRAFFIC): f"""
+        requests BIGINT NOT NULL, bytes BIGINT NOT NULL, {_STATUS},
+        visitors BIGINT NOT NULL COMMENT 'distinct client_ip',
+        human_visitors BIGINT NOT NULL""",
+    (Table.DAILY_TOP_SOFTWARE, Table.WEEKLY_TOP_SOFTWARE): """
+        kind STRING NOT NULL COMMENT 'browser|os', rank INT NOT NULL, family STRING NOT NULL,
+        requests BIGINT NOT NULL, share DOUBLE NOT NULL COMMENT 'of human requests'""",
+    (Table.DAILY_LATENCY, Table.WEEKLY_LATENCY): """
+        rank INT NOT NULL COMMENT '0: the whole site', path STRING,
+        requests BIGINT NOT NULL COMMENT 'lines with request_time',
+        p50_ms BIGINT NOT NULL, p95_ms BIGINT NOT NULL, p99_ms BIGINT NOT NULL,
+        max_ms BIGINT NOT NULL, slow_requests BIGINT NOT NULL,
+        upstream_p95_ms BIGINT, upstream_share DOUBLE""",
+}
+for (_daily, _weekly), _columns_of in _REPORTS.items():
+    DDL[_daily] = f"day DATE NOT NULL, {_columns_of}"
+    DDL[_weekly] = f"week_start DATE NOT NULL COMMENT 'ISO week, Monday, UTC', {_columns_of}"
+
 
 # Columns filled only when etl.log_format has their variable (core/log_format.py), null
 # otherwise. Tables created before they existed gain them in ensure_tables (ALTER TABLE ADD
@@ -98,6 +133,8 @@ PARTITIONING: dict[str, str] = {
     DAILY_TOP_DEVICES: "day",
     WEEKLY_TOP_IPS: "week_start",
     WEEKLY_TOP_DEVICES: "week_start",
+    **{daily: "day" for daily, _ in _REPORTS},
+    **{weekly: "week_start" for _, weekly in _REPORTS},
 }
 
 

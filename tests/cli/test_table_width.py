@@ -144,3 +144,65 @@ def test_a_report_over_several_days_keeps_the_day_column() -> None:
     # Folded, not cut: the address reads whole once the table's borders are taken out.
     cells = "".join(line.split("│")[3].strip() for line in lines[4:-1])
     assert IPV6 in cells
+
+
+# The widest rows of the other reports: long paths and domains, big numbers.
+D = date(2024, 10, 9)
+LONG_PATH = "/api/v1/products/search/autocomplete/with/a/path/longer/than/the/terminal/is/wide"
+WIDE_REPORTS: dict[str, list[dict[str, Any]]] = {
+    "daily_top_paths": [
+        {"day": D, "segment": "all", "rank": 10, "path": LONG_PATH, "requests": 1_234_567,
+         "bytes": 98_765_432_100, "status_2xx": 1_200_000, "status_3xx": 20_000,
+         "status_4xx": 14_000, "status_499": 567, "status_5xx": 12},
+    ],
+    "daily_top_not_found": [
+        {"day": D, "segment": "all", "rank": 1, "path": LONG_PATH, "requests": 7_654_321},
+    ],
+    "daily_top_referrers": [
+        {"day": D, "segment": "human", "rank": 1,
+         "referrer_domain": "a-very-long-subdomain.of-a-rather-long-domain-name.example.co.uk",
+         "requests": 7_654_321, "bytes": 987_654_321_000},
+    ],
+    "weekly_traffic": [
+        {"week_start": date(2024, 10, 7), "requests": 123_456_789, "bytes": 9_876_543_210_000,
+         "status_2xx": 120_000_000, "status_3xx": 3_000_000, "status_4xx": 450_000,
+         "status_499": 6_789, "status_5xx": 1_000, "visitors": 1_234_567,
+         "human_visitors": 987_654},
+    ],
+    "daily_top_software": [
+        {"day": D, "kind": "browser", "rank": 1, "family": "Chrome Mobile WebView",
+         "requests": 7_654_321, "share": 0.4567},
+        {"day": D, "kind": "os", "rank": 1, "family": "Android", "requests": 6_543_210,
+         "share": 0.3},
+    ],
+    "daily_latency": [
+        {"day": D, "rank": 0, "path": None, "requests": 12_345_678, "p50_ms": 12,
+         "p95_ms": 480, "p99_ms": 2_950, "max_ms": 612_345, "slow_requests": 123_456,
+         "upstream_p95_ms": 455, "upstream_share": 0.871},
+        {"day": D, "rank": 1, "path": LONG_PATH, "requests": 345_678, "p50_ms": 8,
+         "p95_ms": 120, "p99_ms": 900, "max_ms": 5_001, "slow_requests": 45,
+         "upstream_p95_ms": None, "upstream_share": None},
+    ],
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("name", list(WIDE_REPORTS))
+def test_each_report_fits_80_columns_with_every_value_whole(name: str) -> None:
+    rows = WIDE_REPORTS[name]
+    console = Console(width=80, record=True, soft_wrap=True, force_terminal=False)
+    console.print(report_view.as_rich_table(name, rows))
+    lines = console.export_text().splitlines()
+    assert max(len(line) for line in lines) <= 80
+    # Numbers on one line each; text folded over lines reads whole down its column.
+    split = [line.split("│") for line in lines]
+    cells = [cell.strip() for row in split for cell in row]
+    width = max(len(row) for row in split)
+    text = "\n".join("".join(row[j].strip() for row in split if len(row) > j) for j in range(width))
+    for row in rows:
+        for key, value in row.items():
+            if isinstance(value, int) and not isinstance(value, bool):
+                assert f"{value:,}" in cells, (name, key)
+            elif isinstance(value, str):
+                assert value in text, (name, key)
+    if name == "daily_latency":
+        assert "(whole site)" in text and "87.1%" in cells and "–" in cells

@@ -103,4 +103,49 @@ def assert_tables_match_input(
     assert _devices(
         table_rows(settings, tables.WEEKLY_TOP_DEVICES), "week_start"
     ) == reference.top_devices(hits, reference.by_week, top_n)
+    assert_reports_match(settings, hits, top_n)
     return {"accepted": len(hits), "rejected": sum(rejected_by_file.values())}
+
+
+def _rows(settings: Any, name: str, columns: tuple[str, ...]) -> set[tuple]:
+    return {
+        tuple(round(r[c], 9) if isinstance(r[c], float) else r[c] for c in columns)
+        for r in table_rows(settings, name)
+    }
+
+
+_STATUS = ("status_2xx", "status_3xx", "status_4xx", "status_499", "status_5xx")
+_SEGMENT_RANK = ("segment", "rank")
+
+
+def assert_reports_match(settings: Any, hits: list[reference.Hit], top_n: int) -> None:
+    """The path, 404, referrer, traffic and software reports equal the reference's."""
+    site_hosts = settings.reports.site_hosts
+    for period, period_of, prefix in (
+        ("day", reference.by_day, "daily"),
+        ("week_start", reference.by_week, "weekly"),
+    ):
+        got = _rows(
+            settings, f"{prefix}_top_paths",
+            (period, *_SEGMENT_RANK, "path", "requests", "bytes", *_STATUS),
+        )  # fmt: skip
+        assert got == reference.top_paths(hits, period_of, top_n), prefix
+        got = _rows(
+            settings, f"{prefix}_top_not_found", (period, *_SEGMENT_RANK, "path", "requests")
+        )
+        assert got == reference.top_not_found(hits, period_of, top_n), prefix
+        got = _rows(
+            settings, f"{prefix}_top_referrers",
+            (period, *_SEGMENT_RANK, "referrer_domain", "requests", "bytes"),
+        )  # fmt: skip
+        assert got == reference.top_referrers(hits, period_of, top_n, site_hosts), prefix
+        got = _rows(
+            settings, f"{prefix}_traffic",
+            (period, "requests", "bytes", *_STATUS, "visitors", "human_visitors"),
+        )  # fmt: skip
+        assert got == reference.traffic(hits, period_of), prefix
+        got = _rows(
+            settings, f"{prefix}_top_software",
+            (period, "kind", "rank", "family", "requests", "share"),
+        )  # fmt: skip
+        assert got == reference.top_software(hits, period_of, top_n), prefix

@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from core.settings import ReportSettings
 from generator import TrafficSpec, generate
 from spark import tables
 from spark.job import run_etl
@@ -23,6 +24,7 @@ from tests.pipeline.checks import assert_tables_match_input, input_dir, table_ro
 pytestmark = [pytest.mark.spark, pytest.mark.slow]
 
 TOP_N = 5
+SITE_HOST = "www.example.com"  # generator/site.py
 HOSTILE = [
     b"",
     b"\xff\xfe not utf-8 \xc3\x28",
@@ -36,7 +38,9 @@ HOSTILE = [
 @pytest.fixture
 def settings(warehouse: Any) -> Any:
     etl = warehouse.etl.model_copy(update={"top_n": TOP_N})
-    return warehouse.model_copy(update={"etl": etl})
+    # The generated site's own pages refer to each other: self-referrals, left out.
+    reports = ReportSettings(site_hosts=(SITE_HOST,))
+    return warehouse.model_copy(update={"etl": etl, "reports": reports})
 
 
 def test_pipeline_end_to_end(spark: Any, settings: Any, tmp_path: Path) -> None:
@@ -52,6 +56,18 @@ def test_pipeline_end_to_end(spark: Any, settings: Any, tmp_path: Path) -> None:
     assert (first.accepted, first.rejected) == (counts["accepted"], counts["rejected"])
     assert first.lines_read == first.accepted + first.rejected
     assert first.rows_written[tables.ACCESS_LOGS] == first.accepted
+    # Every report table was written, and its rows counted in the run's record.
+    assert set(tables.REPORT_TABLES) - {
+        tables.Table.DAILY_LATENCY,
+        tables.Table.WEEKLY_LATENCY,
+    } <= {name for name, count in first.rows_written.items() if count}
+    # `combined` logs no request_time: no latency rows.
+    for name in (tables.Table.DAILY_LATENCY, tables.Table.WEEKLY_LATENCY):
+        assert table_rows(settings, name) == [], name
+    referrers = {
+        r["referrer_domain"] for r in table_rows(settings, tables.Table.DAILY_TOP_REFERRERS)
+    }
+    assert "www.google.com" in referrers and SITE_HOST not in referrers
 
     # Idempotency: the same input again changes nothing.
     before = {

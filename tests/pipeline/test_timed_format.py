@@ -93,3 +93,27 @@ def test_timed_logs_end_to_end(spark: Any, warehouse: Any) -> None:
     assert any(r["upstream_response_time"] is None for r in rows)
     assert any(r["forwarded_for"] for r in rows)
     assert all(r["host"] is None and r["extra"] is None for r in rows)
+
+    # Latency per day and week, site and top paths, against the times read above.
+    hits = [h for path in sorted(p for p in raw.rglob("*") if p.is_file())
+            for h in reference.parse(path, settings.etl)[0]]  # fmt: skip
+    timings = {key: (request, upstream) for key, (_xff, request, upstream) in expected.items()}
+    slow = settings.etl.slow_request_seconds
+    for name, period, period_of in (
+        (tables.Table.DAILY_LATENCY, "day", reference.by_day),
+        (tables.Table.WEEKLY_LATENCY, "week_start", reference.by_week),
+    ):
+        want = reference.latency(hits, timings, period_of, TOP_N, slow)
+        got = {(r[period], r["rank"]): r for r in table_rows(settings, name)}
+        assert set(got) == set(want), name
+        for key, expected_row in want.items():
+            row = got[key]
+            for column, value in expected_row.items():
+                if isinstance(value, tuple):  # a sketch's quantile: within its bounds
+                    assert value[0] <= row[column] <= value[1], (name, key, column)
+                elif isinstance(value, float):
+                    assert round(row[column], 9) == value, (name, key, column)
+                else:
+                    assert row[column] == value, (name, key, column)
+        # Enough lines per day that the site's sketch summarises, not lists, its times.
+        assert max(r["requests"] for r in want.values()) > reference.KLL_EXACT

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from report_page import CHARTS
+from report_page.render import SECTIONS
 from tests.report import logs
 from tests.report.browser import chromium_path, open_page
 from tests.tools import require_tool
@@ -63,3 +64,31 @@ def test_picking_another_day_shows_that_days_top_ips(scenario: Any, tmp_path: Pa
         assert visible.get_attribute("data-period") == str(earlier)
         assert visible.get_attribute("data-segment") == "bot"
     assert visit.console_errors == []
+
+
+def test_the_report_sections_render_and_switch_without_errors(
+    scenario: Any, tmp_path: Path
+) -> None:
+    days = sorted(logs.requests_per_day(scenario.requests))
+    with open_page(scenario.page, tmp_path / "profile") as visit:
+        page = visit.page
+        for name in SECTIONS:
+            card = page.locator(f'[data-section="{name}"]')
+            assert card.is_visible(), name
+            assert card.locator("svg.chart:visible, table.data:visible").count() >= 1 or (
+                name in ("latency", "daily-top-referrers", "weekly-top-referrers")
+            ), name  # a combined log has no latency; these logs carry no referrers
+        changes = page.locator('[data-section="daily-changes"]')
+        changes.locator('select[name="period"]').select_option(str(days[1]))
+        cells = changes.locator(".variant:visible tbody tr").first.locator("td")
+        expected = logs.requests_per_day(scenario.requests)
+        assert cells.all_text_contents()[:3] == [
+            "requests",
+            f"{expected[days[1]]:,}",
+            f"{expected[days[0]]:,}",
+        ]
+        paths = page.locator('[data-section="daily-top-paths"]')
+        paths.locator('select[name="segment"]').select_option("bot")
+        assert paths.locator(".variant:visible").get_attribute("data-segment") == "bot"
+    assert visit.console_errors == []
+    assert visit.requests == [scenario.page.resolve().as_uri()]

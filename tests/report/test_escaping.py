@@ -12,12 +12,14 @@ from __future__ import annotations
 import base64
 import hashlib
 import re
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from html import unescape
 from html.parser import HTMLParser
 
-from report_page.data import PageData, Ranked
+from report_page.changes import Mover
+from report_page.data import Latency, PageData, Ranked
 from report_page.render import render_page
+from tests.report.page_reader import read_page
 
 DAY = date(2024, 10, 8)
 PAYLOADS = (
@@ -54,6 +56,14 @@ def _hostile_page() -> str:
     now = datetime(2024, 10, 8, 12, tzinfo=UTC)
     bars = [Ranked(i + 1, p, 10 - i, p, "human") for i, p in enumerate(PAYLOADS)]
     devices = [Ranked(i + 1, f"{p} (bot)", 10 - i, "10%", "bot") for i, p in enumerate(PAYLOADS)]
+    # Paths, referrer hosts and families of the newer report tables carry payloads too.
+    status = (("2xx", 5), ("3xx", 1), ("4xx", 1), ("499", 1), ("5xx", 1))
+    paths = [Ranked(i + 1, p, 10, "1 KB", "all", status) for i, p in enumerate(PAYLOADS)]
+    moved = [Mover(p, i + 1, 10, None, None) for i, p in enumerate(PAYLOADS)]
+    timed = [
+        Latency(DAY, i, None if i == 0 else PAYLOADS[i - 1], 10, 1, 2, 3, 4, 1, 2, 0.5)
+        for i in range(len(PAYLOADS) + 1)
+    ]
     data = PageData(
         generated_at=now,
         runtime="embedded",
@@ -66,6 +76,17 @@ def _hostile_page() -> str:
         daily_top_ips={(DAY, "all"): bars},
         weekly_top_ips={(DAY, "bot"): bars},
         daily_top_devices={(DAY, "all"): devices},
+        path_movers=(DAY, DAY - timedelta(days=1), moved),
+        ip_movers=(DAY, DAY - timedelta(days=1), moved),
+        daily_top_paths={(DAY, "all"): paths},
+        weekly_top_paths={(DAY, "bot"): paths},
+        daily_not_found={(DAY, "all"): bars},
+        daily_referrers={(DAY, "all"): bars},
+        weekly_referrers={(DAY, "human"): bars},
+        daily_software={(DAY, "browser"): bars, (DAY, "os"): bars},
+        daily_latency=timed[:1],
+        weekly_latency=timed[:1],
+        daily_path_latency={(DAY, "all"): timed[1:]},
         runs=[
             {
                 "run_id": PAYLOADS[0],
@@ -110,3 +131,31 @@ def test_the_policy_allows_the_pages_own_script_by_hash_and_no_inline_code() -> 
     assert script
     digest = base64.b64encode(hashlib.sha256(script.group(1).encode()).digest()).decode()
     assert directives["script-src"] == f"'sha256-{digest}'"
+
+
+def test_each_report_section_shows_every_payload_as_text() -> None:
+    sections = read_page(_hostile_page()).sections
+    for name in (
+        "path-movers",
+        "ip-movers",
+        "daily-top-paths",
+        "weekly-top-paths",
+        "daily-not-found",
+        "daily-top-referrers",
+        "weekly-top-referrers",
+        "daily-software",
+        "latency-per-path",
+    ):
+        section = sections[name]
+        shown = [t for texts in section.texts.values() for ts in texts.values() for t in ts]
+        shown += [cell for rows in section.rows.values() for row in rows for cell in row]
+        shown += section.tooltips
+        for payload in PAYLOADS:
+            assert any(payload in t for t in shown), (name, payload)
+
+
+def test_nothing_is_styled_inline() -> None:
+    page = _Collector()
+    page.feed(_hostile_page())
+    assert "style" not in {name for name, _ in page.attributes}
+    assert page.tags.count("style") == 1  # the page's own, allowed by hash

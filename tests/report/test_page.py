@@ -178,3 +178,52 @@ def test_every_run_outcome_gets_its_own_colour_and_label() -> None:
     for outcome, color in RUN_COLORS.items():
         assert f'<span class="pill {outcome}">{outcome}</span>' in html
         assert f".pill.{outcome} {{" in html and f'fill="{color}"' in html
+
+
+def test_what_changed_compares_the_latest_day_with_the_raw_lines_of_the_day_before(
+    scenario: Any,
+) -> None:
+    page = read_page(scenario.page.read_text(encoding="utf-8"))
+    latest = scenario.latest_day
+    before = date.fromordinal(latest.toordinal() - 1)
+
+    def figures(day: date) -> tuple[int, int, int, float]:
+        lines = [r for r in scenario.requests if r.day == day]
+        errors = sum(1 for r in lines if r.status >= 400)  # 404, 499 and 500 in these logs
+        people = {r.ip for r in lines if r.device_type in ("desktop", "mobile", "tablet")}
+        return len(lines), len({r.ip for r in lines}), len(people), errors / len(lines)
+
+    requests, visitors, humans, rate = figures(latest)
+    requests_0, visitors_0, humans_0, rate_0 = figures(before)
+    rows = page.sections["daily-changes"].rows[(str(latest), "all")]
+    assert rows[0][:3] == ["requests", f"{requests:,}", f"{requests_0:,}"]
+    assert rows[0][3:] == [
+        f"{requests - requests_0:+,}",
+        f"{(requests - requests_0) / requests_0:+.1%}",
+    ]
+    assert rows[1][:3] == ["visitors", f"{visitors:,}", f"{visitors_0:,}"]
+    assert rows[2][:3] == ["human visitors", f"{humans:,}", f"{humans_0:,}"]
+    assert rows[3][:3] == ["error rate", f"{rate:.1%}", f"{rate_0:.1%}"]
+
+
+def test_top_paths_and_404s_are_the_raw_lines_paths(scenario: Any) -> None:
+    page = read_page(scenario.page.read_text(encoding="utf-8"))
+    latest = scenario.latest_day
+    by_path = Counter(f"/p/{r.status}" for r in scenario.requests if r.day == latest)
+    paths = page.sections["daily-top-paths"]
+    assert paths.texts[(str(latest), "all")]["label"] == [p for p, _ in by_path.most_common()]
+    # Each path answers with one status, so its bar is one part: all 4xx for /p/404.
+    assert f"/p/404 — 4xx: {by_path['/p/404']:,} of {by_path['/p/404']:,}" in paths.tooltips
+    not_found = page.sections["daily-not-found"].texts[(str(latest), "all")]
+    assert (not_found["label"], not_found["value"]) == (["/p/404"], [f"{by_path['/p/404']:,}"])
+    # The same five paths every day: no path is new, each moved by its change in requests.
+    movers = page.sections["path-movers"].rows[("", "")]
+    assert {row[0] for row in movers} == set(by_path)
+    assert "new" not in {row[-1] for row in movers}
+
+
+def test_a_combined_log_has_a_latency_note_instead_of_charts(scenario: Any) -> None:
+    page = read_page(scenario.page.read_text(encoding="utf-8"))
+    latency = page.sections["latency"]
+    assert latency.svgs == 0 and "$request_time" in latency.notes[0]
+    assert "latency-per-path" not in page.sections

@@ -81,8 +81,26 @@ HOSTILE_PATHS = (
     "/<img/src=x/onerror=alert(5)>",
     "/go?to=javascript:alert(6)",
     "/</svg><svg/onload=alert(7)>",
+    "/<script>alert(10)</script>",
+    "/javascript:alert(11)",
+    "/%3Cscript%3Ealert(12)%3C/script%3E",  # percent-decoded by the top-paths report
 )
-HOSTILE_REFERRER = "javascript:alert(8)//</svg><script>alert(9)</script>"
+# How the top-paths report shows them: query string removed, percent-decoding undone.
+SHOWN_PATHS = (
+    "/<img/src=x/onerror=alert(5)>",
+    "/</svg><svg/onload=alert(7)>",
+    "/<script>alert(10)</script>",
+    "/javascript:alert(11)",
+    "/<script>alert(12)</script>",
+)
+# The referrer reports show the URL's host: payloads there reach the page; a `javascript:`
+# URL has no host and is left out.
+HOSTILE_REFERRERS = (
+    "javascript:alert(8)//</svg><script>alert(9)</script>",
+    "http://<img src=x onerror=alert(13)>.example/",
+    "https://<svg onload=alert(14)>/x",
+)
+SHOWN_REFERRERS = ("<img src=x onerror=alert(13)>.example", "<svg onload=alert(14)>")
 
 
 def _line(ip: str, n: int, agent: str, path: str = "/", referrer: str = "-") -> str:
@@ -95,7 +113,10 @@ def _lines() -> list[str]:
     lines += [_line(ip, n, ua) for ip, ua in AUTOMATED.items() for n in range(10)]
     for n, device in enumerate(HOSTILE_DEVICES):
         agent = ANDROID.format(model=device) + CHROME_MOBILE
-        lines += [_line(HOSTILE_IP, n, agent, path, HOSTILE_REFERRER) for path in HOSTILE_PATHS]
+        lines += [
+            _line(HOSTILE_IP, n, agent, path, HOSTILE_REFERRERS[i % len(HOSTILE_REFERRERS)])
+            for i, path in enumerate(HOSTILE_PATHS)
+        ]
     return lines
 
 
@@ -160,6 +181,13 @@ def test_hostile_text_is_shown_as_written_and_never_runs(
         text = page.evaluate("document.documentElement.textContent")
         for device in HOSTILE_DEVICES:
             assert f"{device} (mobile)" in text, device
+        # Paths and referrer hosts, in the sections of the report tables, as written.
+        paths = page.locator('[data-section="daily-top-paths"] .variant:visible text.label')
+        assert set(SHOWN_PATHS) <= set(paths.all_text_contents())
+        hosts = page.locator('[data-section="daily-top-referrers"] .variant:visible text.label')
+        assert sorted(hosts.all_text_contents()) == sorted(SHOWN_REFERRERS)
+        not_found = page.locator('[data-section="daily-not-found"]')
+        assert not_found.locator("p.empty").text_content() == "no data yet"  # every line is 200
         # The page's own script is the only one, and it runs (the CSP names it by hash):
         # picking a segment shows that segment's variant.
         assert page.locator("script").count() == 1

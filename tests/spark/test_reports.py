@@ -24,6 +24,27 @@ WIN, BOT, PHONE, CURL = (
 )
 
 
+def _access_logs(spark: Any, rows: list[tuple]) -> Any:
+    """access_logs-shaped rows: the columns these tests vary, the others filled alike."""
+    hits = spark.createDataFrame(
+        rows,
+        "event_time timestamp, client_ip string, device_type string, device string, "
+        "body_bytes bigint",
+    )
+    return hits.selectExpr(
+        "*",
+        "CAST(NULL AS STRING) AS browser",
+        "CAST(NULL AS STRING) AS os",
+        "'/' AS path",
+        "200 AS status",
+        "CAST(NULL AS STRING) AS referrer",
+        "CAST(NULL AS STRING) AS host",
+        "CAST(NULL AS DECIMAL(10,3)) AS request_time",
+        "CAST(NULL AS DECIMAL(10,3)) AS upstream_response_time",
+        "'file:/a.log' AS source_file",
+    )
+
+
 def _hits(day: str, ip: str, device: tuple[str, str], count: int, each_bytes: int) -> list[tuple]:
     at = datetime.fromisoformat(f"{day}T12:00:00")
     return [(at, ip, device[0], device[1], each_bytes)] * count
@@ -40,12 +61,7 @@ def built(spark: Any) -> dict[str, Any]:
         *_hits("2024-01-07", "D", PHONE, 5, 1),  # Sunday: still the week of 2024-01-01
         *_hits("2024-01-08", "A", WIN, 1, 1),  # Monday: a new week
     ]
-    logs = spark.createDataFrame(
-        rows,
-        "event_time timestamp, client_ip string, device_type string, device string, "
-        "body_bytes bigint",
-    )
-    return reports.build_reports(reports.DailyCounts.of(logs), n=3)
+    return reports.build_reports(reports.DailyCounts.of(_access_logs(spark, rows)), n=3)
 
 
 def _expect(spark: Any, frame: Any, rows: list[tuple]) -> None:
@@ -94,17 +110,16 @@ def test_weekly_top_devices(spark: Any, built: dict[str, Any]) -> None:
 def test_clients_that_are_not_a_recognised_browser_are_in_the_bot_segment(spark: Any) -> None:
     # No User-Agent ("other", "Unknown") and an unidentified one sit with the bots.
     day = date(2024, 1, 1)
-    logs = spark.createDataFrame(
+    logs = _access_logs(
+        spark,
         [
             *_hits("2024-01-01", "A", WIN, 1, 1),
             *_hits("2024-01-01", "E", ("other", "Unknown"), 3, 1),
             *_hits("2024-01-01", "F", ("other", "UniversalFeedParser"), 2, 1),
             *_hits("2024-01-01", "G", ("tablet", "iPad"), 1, 2),
         ],
-        "event_time timestamp, client_ip string, device_type string, device string, "
-        "body_bytes bigint",
     )
-    ranked = reports.top_ips(reports.ip_counts_by_day(logs), "day", n=5)
+    ranked = reports.top_ips(reports.DailyCounts.of(logs).ips, "day", n=5)
     _expect(spark, ranked, [
         (day, "all", 1, "E", 3, 3), (day, "all", 2, "F", 2, 2), (day, "all", 3, "G", 1, 2),
         (day, "all", 4, "A", 1, 1),
