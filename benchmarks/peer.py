@@ -54,6 +54,7 @@ PARSE, CLASSIFY, WRITE, REPORTS = (
     "write Parquet (zstd, by day)",
     "four reports",
 )
+PARTS = (PARSE, CLASSIFY, WRITE, REPORTS)
 
 # A string field between quotes: Apache's `\"` and `\\` escapes are part of it, as logged.
 _QUOTED = r'"((?:[^"\\]|\\.)*)"'
