@@ -56,22 +56,6 @@ PARSE, CLASSIFY, WRITE, REPORTS = (
 )
 PARTS = (PARSE, CLASSIFY, WRITE, REPORTS)
 
-# A string field between quotes: Apache's `\"` and `\\` escapes are part of it, as logged.
-_QUOTED = r'"((?:[^"\\]|\\.)*)"'
-# `combined`: $remote_addr - $remote_user [$time_local] "$request" $status
-# $body_bytes_sent "$http_referer" "$http_user_agent", then optionally more after a space
-# (nginx's `main` adds a field). The address is checked here (before the time, as the ETL
-# does); status and bytes are captured loosely and checked after the time, in the ETL's order.
-_COMBINED = (
-    r"^([0-9A-Fa-f:.]+) - ([^\"]*?) \[([^\"]*)\] "
-    + _QUOTED
-    + r' ([^ "]*) ([^"]*) '
-    + _QUOTED
-    + " "
-    + _QUOTED
-    + "(?: .*)?$"
-)
-_GROUPS = ["client_ip", "remote_user", "time", "request", "status", "bytes", "referrer", "ua"]
 # What starts a log line up to its time: a line that starts so but lacks its closing
 # fields was cut off (spark/parse.py's start_pattern for `combined`).
 _LOG_START = r"^\S+ - \S+ \["
@@ -93,61 +77,106 @@ def _sql_literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
+def _unescaped(column: str) -> str:
+    """A string field as logged: the placeholders of `\"` and `\\` put back."""
+    return (
+        f"CASE WHEN escaped THEN replace(replace({column}, chr(1), '\\\"'), chr(2), '\\\\') "
+        f"ELSE {column} END"
+    )
+
+
 def _parse_sql(files: list[str], etl: EtlSettings, run_start: datetime) -> str:
+    """Lines -> the `combined` fields and a reject reason, as spark/parse.py decides them.
+
+    The same method as the ETL's parser: split each line on `"` (Apache's `\"` and `\\`
+    escapes swapped for control characters first, on lines with a backslash only), then
+    slice each segment at the format's literal text:
+    `$remote_addr - $remote_user [$time_local] ` `$request` ` $status $body_bytes_sent `
+    `$http_referer` ` ` `$http_user_agent` and, optionally, more after a space (nginx's
+    `main` adds a field).
+    """
     earliest, latest = etl.event_time_window(run_start)
-    names = ", ".join(_sql_literal(g) for g in _GROUPS)
     return f"""
 CREATE TABLE lines AS
 WITH raw AS (
+  -- source_file as Spark names a local file (`file:/abs/path`), so rows compare as equal.
   -- '\\r\\n' as the line break: a CRLF line is one line (its CR dropped), as the ETL reads it.
   SELECT 'file:' || filename AS source_file, coalesce(line, '') AS line
   FROM read_csv({json.dumps(files)}, columns={{'line': 'VARCHAR'}}, header=false,
                 auto_detect=false, delim=E'\\x01', quote='', escape='', new_line='\\r\\n',
                 strict_mode=false, compression='gzip', filename=true)
-), matched AS (
-  SELECT *, regexp_extract(line, {_sql_literal(_COMBINED)}, [{names}]) AS f FROM raw
+), split AS (
+  SELECT *, string_split(CASE WHEN escaped
+                              THEN replace(replace(line, '\\\\', chr(2)), '\\"', chr(1))
+                              ELSE line END, '"') AS p
+  FROM (SELECT *, contains(line, '\\') AS escaped FROM raw)
+), sliced AS (
+  SELECT *, p[1] AS s0, p[3] AS s2,
+    strpos(s0, ' - ') AS dash_at,                  -- the address ends here
+    substr(s0, dash_at + 3) AS rest,               -- $remote_user [$time_local]
+    strpos(rest, ' [') AS bracket_at,              -- the user ends here
+    length(rest) - bracket_at - 3 AS time_len,     -- the time runs to the closing '] '
+    strpos(substr(s2, 2), ' ') AS status_len_1,    -- ' $status $body_bytes_sent '
+    length(s2) - status_len_1 - 2 AS bytes_len
+  FROM split
+), fields AS (
+  SELECT source_file, line, escaped, len(p) AS parts,
+    len(p) >= 7 AND p[5] = ' ' AND (p[7] = '' OR starts_with(p[7], ' '))
+      AND dash_at > 0 AND bracket_at > 0 AND ends_with(s0, '] ') AND time_len >= 0
+      AND starts_with(s2, ' ') AND status_len_1 > 0 AND ends_with(s2, ' ') AND bytes_len >= 0
+      AS shape_ok,
+    left(s0, dash_at - 1) AS client_ip,
+    left(rest, bracket_at - 1) AS user_,
+    substr(rest, bracket_at + 2, time_len) AS time_,
+    p[2] AS request_,
+    substr(s2, 2, status_len_1 - 1) AS status_,
+    substr(s2, status_len_1 + 2, bytes_len) AS bytes_,
+    p[4] AS referrer_, p[6] AS ua_
+  FROM sliced
 ), typed AS (
   SELECT *,
-    f.client_ip <> '' AS shape_ok,
+    coalesce(regexp_full_match(client_ip, '[0-9A-Fa-f:.]+'), false) AS anchor_ok,
     -- Spark's `Z` takes offsets up to ±18:00; DuckDB's %z would take +2500.
-    CASE WHEN substr(f.time, -4, 2) <= '18'
-         THEN try_strptime(f.time, '%d/%b/%Y:%H:%M:%S %z') END AS event_time,
-    regexp_full_match(f.status, '[1-5][0-9][0-9]')
-      AND (f.bytes = '-' OR regexp_full_match(f.bytes, '[0-9]{{1,18}}')) AS fields_ok
-  FROM matched
+    CASE WHEN substr(time_, -4, 2) <= '18'
+         THEN try_strptime(time_, '%d/%b/%Y:%H:%M:%S %z') END AS event_time,
+    regexp_full_match(status_, '[1-5][0-9][0-9]')
+      AND (bytes_ = '-' OR regexp_full_match(bytes_, '[0-9]{{1,18}}')) AS fields_ok
+  FROM fields
 ), judged AS (
   SELECT *, CASE
     WHEN line = '' THEN '{Reason.EMPTY}'
     WHEN strlen(line) > {etl.max_line_bytes} THEN '{Reason.TOO_LONG}'
-    WHEN NOT shape_ok AND length(line) - length(replace(line, '"', '')) < 6
-         AND NOT ends_with(line, '"') AND regexp_matches(line, {_sql_literal(_LOG_START)})
-      THEN '{Reason.TRUNCATED}'
-    WHEN NOT shape_ok THEN '{Reason.MALFORMED}'
+    WHEN NOT shape_ok AND parts < 7 AND NOT ends_with(line, '"')
+         AND regexp_matches(line, {_sql_literal(_LOG_START)}) THEN '{Reason.TRUNCATED}'
+    WHEN NOT shape_ok OR NOT anchor_ok THEN '{Reason.MALFORMED}'
     WHEN event_time IS NULL THEN '{Reason.BAD_TIMESTAMP}'
     WHEN NOT fields_ok THEN '{Reason.MALFORMED}'
     WHEN event_time < TIMESTAMPTZ '{earliest.isoformat()}'
       OR event_time > TIMESTAMPTZ '{latest.isoformat()}' THEN '{Reason.OUT_OF_RANGE}'
   END AS reason
   FROM typed
-), fields AS (
-  SELECT *,
-    split_part(f.request, ' ', 1) AS method_,
-    split_part(f.request, ' ', -1) AS protocol_,
-    length(f.request) - length(method_) - length(protocol_) - 2 AS path_len,
+), request AS (
+  -- method: the first word; protocol: the last; the path between them (spark/parse.py).
+  SELECT *, {_unescaped("request_")} AS request,
+    split_part(request, ' ', 1) AS method_,
+    split_part(request, ' ', -1) AS protocol_,
+    length(request) - length(method_) - length(protocol_) - 2 AS path_len,
     starts_with(protocol_, 'HTTP/') AND path_len >= 1 AS is_http
   FROM judged
 )
 SELECT
   source_file, reason,
   CASE WHEN reason IS NOT NULL THEN left(line, {etl.rejected_line_keep_chars}) END AS raw_line,
-  event_time, f.client_ip AS client_ip, nullif(f.remote_user, '-') AS remote_user,
+  event_time, client_ip,
+  nullif({_unescaped("user_")}, '-') AS remote_user,
   CASE WHEN is_http THEN method_ END AS method,
-  CASE WHEN is_http THEN substr(f.request, length(method_) + 2, path_len) END AS path,
+  CASE WHEN is_http THEN substr(request, length(method_) + 2, path_len) END AS path,
   CASE WHEN is_http THEN protocol_ END AS protocol,
-  TRY_CAST(f.status AS INTEGER) AS status,
-  CASE WHEN f.bytes = '-' THEN 0 ELSE TRY_CAST(f.bytes AS BIGINT) END AS body_bytes,
-  nullif(f.referrer, '-') AS referrer, nullif(f.ua, '-') AS user_agent
-FROM fields;
+  TRY_CAST(status_ AS INTEGER) AS status,
+  CASE WHEN bytes_ = '-' THEN 0 ELSE TRY_CAST(bytes_ AS BIGINT) END AS body_bytes,
+  nullif({_unescaped("referrer_")}, '-') AS referrer,
+  nullif({_unescaped("ua_")}, '-') AS user_agent
+FROM request;
 -- The table keeps the reader's order (files in the given order, lines in file order), so
 -- a row's number minus its file's first row number is its line number.
 CREATE VIEW numbered AS
@@ -273,6 +302,7 @@ def honest_peer(files: list[str], out: Path, etl: EtlSettings | None = None) -> 
     try:
         con.execute("SET TimeZone='UTC'")
         con.execute(f"SET threads={CORES}")
+        con.execute("SET enable_progress_bar=false")  # the harness prints its own table
         clock = time.perf_counter()
 
         def lap(part: str) -> None:
