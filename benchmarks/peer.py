@@ -5,12 +5,13 @@
 What it does, part by part, as the ETL does for the default `combined` format:
 
 1. **parse**: read the gzip files line by line (DuckDB's CSV reader, one column), number the
-   lines per file, split each line into the format's fields with one RE2 expression and
-   judge it with the ETL's rules, in the ETL's order (spark/parse.py): empty, too long,
-   truncated, malformed (the shape, the client address), bad timestamp (including an
-   offset beyond ±18:00, which Spark refuses and DuckDB's `%z` would accept), malformed
-   (status, body bytes), out of the event-time window. A rejected line keeps its reason
-   and its text, cut to `etl.rejected_line_keep_chars`; it is never half-parsed.
+   lines per file, split each line into the format's fields as spark/parse.py does (on `"`,
+   then at the format's literal text) and judge it with the ETL's rules, in the ETL's
+   order: empty, too long, truncated, malformed (the shape, the client address), bad
+   timestamp (including an offset beyond ±18:00, which Spark refuses and DuckDB's `%z`
+   would accept), malformed (status, body bytes), out of the event-time window. A rejected
+   line keeps its reason and its text, cut to `etl.rejected_line_keep_chars`; it is never
+   half-parsed.
 2. **classify**: the distinct User-Agents of the accepted lines, each classified once in
    Python by the ETL's own classifier (`spark.enrich.classify`), then joined back in
    DuckDB (a missing or unknown agent is `other`/`Unknown`, as in the ETL).
