@@ -27,6 +27,7 @@ def main(root: str) -> None:
         "etl_s": etl.seconds,
         "etl_stages": etl.stage_seconds,
         "lines_read": etl.lines_read,
+        "accepted": etl.accepted,
     }
     print(json.dumps(result), flush=True)
 

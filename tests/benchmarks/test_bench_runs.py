@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from benchmarks import peer
 from benchmarks.run import STAGE_GROUPS
 
 pytestmark = [pytest.mark.spark, pytest.mark.slow]
@@ -52,7 +53,13 @@ def test_bench_reports_stages_baselines_and_memory(tmp_path: Path) -> None:
         "ETL: parse + enrich",
         "ETL: Iceberg write",
         "ETL: reports",
+        *(f"honest peer: {part}" for part in peer.PARTS),
+        "**honest peer total (DuckDB, the ETL's work)**",
     ):
         assert f"| {step} |" in proc.stdout, step
     assert "ETL lines/s vs the decompression bound" in proc.stdout
     assert "ETL time vs DuckDB" in proc.stdout
+    assert tuple(result["honest_peer_parts"]) == peer.PARTS
+    assert result["honest_peer_s"] > 0
+    assert "ETL / honest peer" in proc.stdout and "ETL / old peer" in proc.stdout
+    assert "goal: ETL / honest peer <= 3x (moonshot 1.5x)" in proc.stdout
