@@ -13,6 +13,7 @@ from core.settings import (
     CatalogSettings,
     EtlSettings,
     LocalStackSettings,
+    ReportSettings,
     RetentionSettings,
     Runtime,
     S3Settings,
@@ -72,6 +73,7 @@ def local_stack(stack: LocalStackSettings) -> Settings:
         ),
         etl=stack.etl,
         retention=stack.retention,
+        reports=stack.reports,
     )
 
 
@@ -87,6 +89,7 @@ def aws(
     executor_cores: int = 2,
     etl: EtlSettings | None = None,
     retention: RetentionSettings | None = None,
+    reports: ReportSettings | None = None,
 ) -> Settings:
     """EKS: S3 buckets, the metastore Service, the Spark master Service; IRSA credentials."""
     return Settings(
@@ -109,4 +112,5 @@ def aws(
         ),
         etl=etl or EtlSettings(),
         retention=retention or RetentionSettings(),
+        reports=reports or ReportSettings(),
     )

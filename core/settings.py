@@ -329,9 +329,10 @@ class LocalStackSettings(_Model):
     metastore_db_user: str = "hive"
     metastore_db_password: str = "hive-local-only"
     # What `--runtime local` runs the ETL and `lakehouse maintain` with (e.g. [etl]
-    # log_format = "timed", [retention] access_logs_days = 30).
+    # log_format = "timed", [retention] access_logs_days = 30, [reports] site_hosts).
     etl: EtlSettings = EtlSettings()
     retention: RetentionSettings = RetentionSettings()
+    reports: ReportSettings = ReportSettings()
 
 
 def _first_error(exc: ValidationError, source: str) -> ConfigError:

@@ -114,6 +114,7 @@ settings = aws_settings(
     warehouse_bucket=storage.warehouse_bucket.bucket,
     etl=cfg.etl,
     retention=cfg.retention,
+    reports=cfg.reports,
 )
 
 

@@ -18,7 +18,7 @@ import pulumi
 import pulumi_aws as aws
 from pydantic import ValidationError
 
-from core.settings import EtlSettings, RetentionSettings
+from core.settings import EtlSettings, ReportSettings, RetentionSettings
 from workloads.sizing import NODE_TYPES
 
 # RDS rejects these characters in a master password.
@@ -84,6 +84,7 @@ class StackConfig:
     # The ETL and maintenance settings of the cluster's settings ConfigMap (core.settings).
     etl: EtlSettings
     retention: RetentionSettings
+    reports: ReportSettings
 
     @property
     def cluster_name(self) -> str:
@@ -156,8 +157,10 @@ def _read() -> StackConfig:
                 "clientIpv4Prefix": cfg.require_int("clientIpv4Prefix"),
                 "clientIpv6Prefix": cfg.require_int("clientIpv6Prefix"),
                 "redactQueryParams": strings("redactQueryParams"),
+                "slowRequestMs": _slow_request_seconds(cfg.require_int("slowRequestMs")),
             },
         ),
+        reports=_model(ReportSettings, {"siteHosts": strings("siteHosts")}),
         retention=_model(
             RetentionSettings,
             # 0 (an integer key cannot be unset in Pulumi.yaml) is the model's None: forever.
@@ -174,13 +177,15 @@ SETTINGS_KEYS = {
     "clientIpv4Prefix": "ipv4_prefix",
     "clientIpv6Prefix": "ipv6_prefix",
     "redactQueryParams": "redact_query_params",
+    "slowRequestMs": "slow_request_seconds",
+    "siteHosts": "site_hosts",
     "retentionAccessLogsDays": "access_logs_days",
     "retentionRejectedLinesDays": "rejected_lines_days",
     "retentionReportsDays": "reports_days",
 }
 
 
-_Model = TypeVar("_Model", EtlSettings, RetentionSettings)
+_Model = TypeVar("_Model", EtlSettings, RetentionSettings, ReportSettings)
 
 
 def _model(model: type[_Model], values: dict[str, object]) -> _Model:
@@ -191,6 +196,14 @@ def _model(model: type[_Model], values: dict[str, object]) -> _Model:
         field = str(err["loc"][0]) if err["loc"] else ""
         key = next((k for k, f in SETTINGS_KEYS.items() if f == field and k in values), field)
         raise StackConfigError(f"config '{key}': {err['msg']}") from None
+
+
+def _slow_request_seconds(ms: int) -> float:
+    # An integer key (a Pulumi.yaml config type is string, integer, boolean or array); the
+    # model holds seconds, so its bounds are checked here in the key's own unit.
+    if not 1 <= ms <= 3_600_000:
+        raise StackConfigError(f"config 'slowRequestMs' must be 1..3600000 milliseconds (got {ms})")
+    return ms / 1000
 
 
 def _check_node_group(prefix: str, group: NodeGroupConfig) -> None:

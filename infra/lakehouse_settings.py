@@ -9,7 +9,7 @@ from __future__ import annotations
 import pulumi
 
 from core import runtimes
-from core.settings import EtlSettings, RetentionSettings, Settings
+from core.settings import EtlSettings, ReportSettings, RetentionSettings, Settings
 from workloads import contract
 
 # S3A (AWS SDK v2) on EKS: the web-identity provider, i.e. IRSA's token and role, and nothing
@@ -33,6 +33,7 @@ def aws_settings(
     warehouse_bucket: pulumi.Input[str],
     etl: EtlSettings,
     retention: RetentionSettings,
+    reports: ReportSettings,
 ) -> pulumi.Output[Settings]:
     return pulumi.Output.all(input_bucket, processed_bucket, warehouse_bucket).apply(
         lambda names: _irsa_only(
@@ -45,6 +46,7 @@ def aws_settings(
                 spark_master_host=contract.service_host(contract.SPARK_MASTER_SERVICE),
                 etl=etl,
                 retention=retention,
+                reports=reports,
             )
         )
     )

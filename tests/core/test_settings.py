@@ -194,3 +194,33 @@ def test_bad_event_time_window_is_named(
     text = "\n".join(kept).replace("[etl]", f"[etl]\n{line}")
     with pytest.raises(ConfigError, match=message):
         load_settings_file(_write(tmp_path, text))
+
+
+@pytest.mark.parametrize(
+    ("section", "line", "message"),
+    [
+        ("etl", "slow_request_seconds = 0", r"setting 'etl.slow_request_seconds'.*greater than 0"),
+        ("etl", "slow_request_seconds = 7200", r"'etl.slow_request_seconds'.*less than or equal"),
+        ("reports", 'site_hosts = ["https://example.com"]', r"'reports.site_hosts'.*host names"),
+        ("reports", 'site_hosts = ["example.com:8080"]', r"'reports.site_hosts'.*host names"),
+        ("reports", 'site_hosts = "example.com"', r"setting 'reports.site_hosts'"),
+    ],
+)
+def test_bad_report_settings_are_named(
+    tmp_path: Path, embedded_toml: str, section: str, line: str, message: str
+) -> None:
+    key = line.split(" ", 1)[0]
+    kept = "\n".join(x for x in embedded_toml.splitlines() if not x.startswith(f"{key} ="))
+    text = kept.replace(f"[{section}]", f"[{section}]\n{line}", 1)
+    assert line in text
+    with pytest.raises(ConfigError, match=message):
+        load_settings_file(_write(tmp_path, text))
+
+
+def test_report_settings_in_a_file(tmp_path: Path, embedded_toml: str) -> None:
+    text = embedded_toml.replace("slow_request_seconds = 1.0", "slow_request_seconds = 0.25")
+    text = text.replace("site_hosts = []", 'site_hosts = ["WWW.Example.com", "example.com"]')
+    settings = load_settings_file(_write(tmp_path, text))
+    assert settings.etl.slow_request_seconds == 0.25
+    # Host names compare case-insensitively, as DNS does.
+    assert settings.reports.site_hosts == ("www.example.com", "example.com")

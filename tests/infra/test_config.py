@@ -8,7 +8,7 @@ import pytest
 import yaml
 from pulumi.runtime.sync_await import _sync_await
 
-from core.settings import EtlSettings, RetentionSettings
+from core.settings import EtlSettings, ReportSettings, RetentionSettings
 from infra.config import StackConfig, StackConfigError, load_config
 from tests.infra.conftest import STACKS
 from tests.pulumi_mocks import REPO, configure
@@ -76,6 +76,7 @@ def test_lakehouse_settings_default_to_the_settings_model():
     cfg = load("prod")
     assert cfg.etl == EtlSettings()
     assert cfg.retention == RetentionSettings()
+    assert cfg.reports == ReportSettings()
 
 
 def test_lakehouse_settings_from_stack_keys():
@@ -85,6 +86,8 @@ def test_lakehouse_settings_from_stack_keys():
         clientIp="truncate",
         clientIpv6Prefix=56,
         redactQueryParams=["token", "email"],
+        slowRequestMs=250,
+        siteHosts=["www.example.com"],
         retentionAccessLogsDays=90,
         retentionReportsDays=400,
     )
@@ -93,7 +96,9 @@ def test_lakehouse_settings_from_stack_keys():
         client_ip="truncate",
         ipv6_prefix=56,
         redact_query_params=("token", "email"),
+        slow_request_seconds=0.25,
     )
+    assert cfg.reports == ReportSettings(site_hosts=("www.example.com",))
     assert cfg.retention == RetentionSettings(access_logs_days=90, reports_days=400)
 
 
@@ -125,6 +130,8 @@ def test_several_families_of_one_shape_are_accepted():
         ({"clientIpv4Prefix": 33}, "clientIpv4Prefix"),
         ({"redactQueryParams": ["to ken"]}, "redactQueryParams"),
         ({"retentionAccessLogsDays": -1}, "retentionAccessLogsDays"),
+        ({"slowRequestMs": 0}, "slowRequestMs.*milliseconds"),
+        ({"siteHosts": ["https://example.com"]}, "siteHosts"),
     ],
 )
 def test_bad_settings_fail_fast_naming_the_setting(overrides: dict[str, Any], names: str):

@@ -145,9 +145,15 @@ def test_workloads_get_aws_runtime_settings_for_this_stacks_buckets(wired, hando
     assert settings["spark"]["master"] == "spark://spark-master.lakehouse.svc.cluster.local:7077"
 
 
-def test_workloads_get_the_stacks_etl_and_retention_settings():
+def test_workloads_get_the_stacks_lakehouse_settings():
     # The settings ConfigMap is rendered from this object (tests/workloads/test_single_source).
-    overrides = {"logFormat": "main", "clientIp": "truncate", "retentionAccessLogsDays": 30}
+    overrides = {
+        "logFormat": "main",
+        "clientIp": "truncate",
+        "retentionAccessLogsDays": 30,
+        "slowRequestMs": 500,
+        "siteHosts": ["example.com"],
+    }
     with pytest.MonkeyPatch.context() as mp:
         mp.setitem(sys.modules, "workloads.stack", fake_workloads_stack())
         handover = run_program("dev", overrides).one("test:workloads:Handover")
@@ -156,6 +162,8 @@ def test_workloads_get_the_stacks_etl_and_retention_settings():
     assert settings["etl"]["client_ip"] == "truncate"
     assert settings["retention"]["access_logs_days"] == 30
     assert settings["retention"]["reports_days"] is None  # 0: kept forever
+    assert settings["etl"]["slow_request_seconds"] == 0.5
+    assert settings["reports"]["site_hosts"] == ["example.com"]
 
 
 def test_workloads_get_images_by_digest(wired: Deployment, handover: Registered):
