@@ -251,9 +251,7 @@ STAGE_GROUPS = {
     "Iceberg write": (
         Stage.CREATE_TABLES,
         Stage.LIST_INPUT,
-        Stage.WRITE_ACCESS_LOGS,
-        Stage.WRITE_REJECTED_LINES,
-        Stage.WRITE_AGGREGATES,
+        Stage.WRITE_ROWS,
         Stage.RECORD_INGESTED_FILES,
     ),
     "reports": (Stage.WRITE_REPORTS,),

@@ -471,13 +471,20 @@ def demo(
     fetch_jars(jar_sets(settings))
     _generate(settings, None, start, days, lines, 42, 1)
     _run_etl(settings, None)
-    for name in report_view.REPORTS:
+    # The four reports of the architecture; the others are a command away (and on the page).
+    shown = report_view.REPORTS[:4]
+    for name in shown:
         console.print(
             report_view.as_rich_table(name, report_view.load(settings, name, None, "all", False))
         )
     from report_page import write_report_page
 
     page = write_report_page(settings, root / "report.html")
+    others = [n for n in report_view.REPORTS if n not in shown]
+    console.print(
+        f"{len(others)} more reports: lakehouse report NAME (with this demo's --root or "
+        f"--config), NAME one of {', '.join(others)}"
+    )
     console.print(f"warehouse: {settings.storage.warehouse_uri}  catalog: {settings.catalog.uri}")
     console.print(f"report page: {page.resolve().as_uri()}")
 

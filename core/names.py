@@ -73,9 +73,8 @@ class Stage(StrEnum):
     LIST_INPUT = "list input"
     PARSE = "parse"
     CLASSIFY_USER_AGENTS = "classify user agents"
-    WRITE_ACCESS_LOGS = "write access_logs"
-    WRITE_REJECTED_LINES = "write rejected_lines"
-    WRITE_AGGREGATES = "write aggregates"
+    # access_logs, rejected_lines and the per-day aggregates, written at once.
+    WRITE_ROWS = "write rows"
     WRITE_REPORTS = "write reports"
     RECORD_INGESTED_FILES = "record ingested files"
 

@@ -207,19 +207,21 @@ def ensure_aggregates(spark: SparkSession, settings: Settings) -> None:
 
 
 def write_batch(
-    spark: SparkSession, settings: Settings, rows: DataFrame, files: Sequence[str]
+    spark: SparkSession,
+    settings: Settings,
+    aggregate: Aggregate,
+    rows: DataFrame,
+    files: Sequence[str],
 ) -> None:
-    """Add the aggregates of one batch's access_logs rows (idempotent, one commit each)."""
+    """Add one aggregate of a batch's access_logs rows (idempotent, one commit)."""
     quoted = ", ".join("'" + f.replace("'", "''") + "'" for f in files)
-    for aggregate in AGGREGATES:
-        # Null-safe: a path, browser or OS may be null, and a null key must match itself or
-        # a re-run would insert its row again.
-        same_key = " AND ".join(f"t.{c} <=> s.{c}" for c in ("day", "source_file", *aggregate.keys))
-        # Data files hold one source file each: Iceberg prunes the target to this batch's.
-        on = f"t.source_file IN ({quoted}) AND {same_key}"
-        merge_new_rows(
-            spark, settings.table(aggregate.table), aggregate.of_rows(rows, settings.etl), on
-        )
+    # Null-safe: a path, browser or OS may be null, and a null key must match itself or a
+    # re-run would insert its row again.
+    same_key = " AND ".join(f"t.{c} <=> s.{c}" for c in ("day", "source_file", *aggregate.keys))
+    # Data files hold one source file each: Iceberg prunes the target to this batch's.
+    on = f"t.source_file IN ({quoted}) AND {same_key}"
+    counts = aggregate.of_rows(rows, settings.etl)
+    merge_new_rows(spark, settings.table(aggregate.table), counts, on)
 
 
 def daily_counts(

@@ -4,7 +4,8 @@
 Crash safety comes from three properties, not from bookkeeping:
 - `access_logs`, `rejected_lines` and the per-day aggregates are written with insert-only
   MERGEs keyed by source line (aggregates: by source file and key), so re-processing a file
-  never duplicates a row;
+  never duplicates a row; being independent, they are written at once, and a crash leaves
+  any subset of them committed, which the re-run completes;
 - the ledger `ingested_files` is written last in each batch, so a file counts as done only
   after its rows, its aggregates and the reports it affects are committed;
 - reports are recomputed from the aggregates for every ISO week a batch touches.
@@ -18,6 +19,7 @@ them through and only it builds the run's record.
 from __future__ import annotations
 
 import contextlib
+import functools
 import re
 import time
 import uuid
@@ -25,6 +27,7 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from typing import TypeVar
 
 from pyspark import StorageLevel
 from pyspark.sql import DataFrame, SparkSession
@@ -39,9 +42,11 @@ from spark.inputs import InputFile, list_input_files, read_raw
 from spark.parse import ACCESS_FIELDS, parse_lines
 
 Progress = Callable[[str], None]
+_T = TypeVar("_T")
 SAME_LINE = "t.source_file = s.source_file AND t.source_line = s.source_line"
-# Report tables written at once (independent tables, independent commits); see
-# _write_reports_at. Measured in docs/benchmarks.md.
+# Tables written at once: independent tables, each its own idempotent commit, so one
+# table's commit round trips overlap the others' Spark jobs. Measured in docs/benchmarks.md.
+ROW_WRITERS = 6  # access_logs, rejected_lines and the four aggregates of a batch
 REPORT_WRITERS = 4
 
 
@@ -343,11 +348,8 @@ def _write_reports_at(
     )
     # Several tables read each aggregate: read and merged once each.
     counts = reports.DailyCounts(ips.cache(), agents.cache(), paths.cache(), referrers.cache())
-    description = spark.sparkContext.getLocalProperty("spark.job.description")
 
-    def write(name: str, frame: DataFrame) -> tuple[str, int]:
-        # Job descriptions are per thread: each writer names its table.
-        spark.sparkContext.setJobDescription(f"{description or Stage.WRITE_REPORTS}: {name}")
+    def write(name: str, frame: DataFrame) -> int:
         target = settings.table(name)
         if days is not None:
             frame = reports.only_periods_of(frame, days)
@@ -357,17 +359,35 @@ def _write_reports_at(
         else:
             # Dynamic overwrite: replaces exactly the days / weeks present in `frame`.
             frame.writeTo(target).overwritePartitions()
-        return name, added_records(spark, target, before)
+        return added_records(spark, target, before)
 
     try:
         built = reports.build_reports(counts, settings.etl.top_n, settings.reports.site_hosts)
-        # Sixteen small tables, each a Spark job and an Iceberg commit of its own: written a
-        # few at a time, one table's commit round trips overlap the others' jobs.
-        with ThreadPoolExecutor(REPORT_WRITERS, thread_name_prefix="report") as pool:
-            return dict(pool.map(lambda item: write(*item), built.items()))
+        writes = {name: functools.partial(write, name, frame) for name, frame in built.items()}
+        return write_tables(spark, writes, REPORT_WRITERS)
     finally:
         for frame in (ips, agents, paths, referrers):  # a long-lived session would keep them
             frame.unpersist()
+
+
+def write_tables(
+    spark: SparkSession, writes: dict[str, Callable[[], _T]], workers: int
+) -> dict[str, _T]:
+    """Run each table's write from a pool of `workers` threads (one Spark session).
+
+    Only for writes that are independent and idempotent: a crash or a failure leaves some
+    of them committed, and the re-run's writes add only what is missing. The first failure
+    is raised once the writes in flight have finished.
+    """
+    description = spark.sparkContext.getLocalProperty("spark.job.description")
+
+    def write(name: str) -> tuple[str, _T]:
+        # Job descriptions are per thread: each writer names its table.
+        spark.sparkContext.setJobDescription(f"{description}: {name}" if description else name)
+        return name, writes[name]()
+
+    with ThreadPoolExecutor(workers, thread_name_prefix="write") as pool:
+        return dict(pool.map(write, writes))
 
 
 def record_ingested_files(
@@ -447,15 +467,19 @@ def ingest_batch(
         rejected_lines = settings.table(tables.REJECTED_LINES)
         before = {t: current_snapshot(spark, t) for t in (access_logs, rejected_lines)}
         privacy.record_policy(spark, settings)
+        writes: dict[str, Callable[[], None]] = {}
         if batch.accepted:
             rows = enrich_accepted(batch.lines.where(F.col("reason").isNull()), devices)
-            with clock.stage(Stage.WRITE_ACCESS_LOGS):
-                write_access_logs(spark, settings, batch, rows)
-            with clock.stage(Stage.WRITE_AGGREGATES):
-                aggregates.write_batch(spark, settings, rows, [f.uri for f in batch.files])
+            uris = [f.uri for f in batch.files]
+            writes[tables.ACCESS_LOGS] = lambda: write_access_logs(spark, settings, batch, rows)
+            for a in aggregates.AGGREGATES:
+                writes[a.table] = functools.partial(
+                    aggregates.write_batch, spark, settings, a, rows, uris
+                )
         if batch.lines_read > batch.accepted:
-            with clock.stage(Stage.WRITE_REJECTED_LINES):
-                write_rejected_lines(spark, settings, batch)
+            writes[tables.REJECTED_LINES] = lambda: write_rejected_lines(spark, settings, batch)
+        with clock.stage(Stage.WRITE_ROWS):
+            write_tables(spark, writes, ROW_WRITERS)
         written = {
             t.rsplit(".", 1)[1]: added_records(spark, t, before[t])
             for t in (access_logs, rejected_lines)

@@ -42,7 +42,7 @@ def test_bench_reports_stages_baselines_and_memory(tmp_path: Path) -> None:
     assert result["lines"] == 20_000
     assert result["files"] == 48  # two days of hourly files
     stages = set(result["etl_stages"])
-    assert {"parse", "write access_logs", "write reports"} <= stages
+    assert {"parse", "write rows", "write reports"} <= stages
     assert stages <= {name for names in STAGE_GROUPS.values() for name in names}
     assert result["peak_jvm_mb"] > 0 and result["peak_python_mb"] > 0
     for step in (

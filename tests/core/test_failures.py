@@ -75,7 +75,7 @@ def test_a_service_that_does_not_answer_is_named_with_its_setting_and_the_fix(
 def test_a_service_back_by_the_time_the_error_surfaces_is_named_from_the_trace(
     listeners: list[int],
 ) -> None:
-    context = RunContext(_settings(*listeners), stage="write access_logs")
+    context = RunContext(_settings(*listeners), stage="write rows")
     found = service_failure(RuntimeError(METASTORE_TRACE), context)
     assert found is not None
     assert "lost its connection to the Hive Metastore at thrift://127.0.0.1:" in str(found)

@@ -25,7 +25,7 @@ pytestmark = [pytest.mark.slow]
 # (stage that has just started, seconds to wait before SIGKILL)
 KILL_POINTS = [
     ("parse", 1.5),  # while lines are being parsed and staged
-    ("write access_logs", 2.0),  # inside the Iceberg MERGE / commit
+    ("write rows", 2.0),  # inside the Iceberg MERGEs / commits (rows, aggregates)
     ("write reports", 0.0),  # access_logs committed, reports not yet
     ("record ingested files", 0.0),  # reports written, ledger not yet
 ]
@@ -61,7 +61,7 @@ def test_killed_run_then_rerun_equals_one_clean_run(
 
 def test_maintenance_removes_leftovers_and_keeps_rows(tmp_path: Path, logs: Path) -> None:
     root = _fresh_root(tmp_path, logs)
-    kill_at_stage(root, "write access_logs", 2.0)
+    kill_at_stage(root, "write rows", 2.0)
     run_to_completion(root)
     settings = _settings(root)
     before = {name: table_rows(settings, name) for name in ("access_logs", "daily_top_ips")}

@@ -260,7 +260,7 @@ def test_worker_decommissioned_mid_run(
         outcome = target.stop()  # the kubelet's SIGTERM after the hook
         return {"state": state, "drained_s": drained, "stop": outcome}
 
-    fault = Fault(Stage.WRITE_ACCESS_LOGS, lambda: driver.busy_executor_on(target), decommission)
+    fault = Fault(Stage.WRITE_ROWS, lambda: driver.busy_executor_on(target), decommission)
     run = run_with_fault(config, fault)
     assert fault.hit is not None, f"no task of {target.name} ran after {fault.stage!r}"
     assert fault.found["stop"] == "stopped"
@@ -288,7 +288,7 @@ def test_worker_killed_mid_run(
         assert record is not None
         return {"outcome": target.kill(), "record": record}
 
-    fault = Fault(Stage.WRITE_ACCESS_LOGS, lambda: driver.busy_executor_on(target), kill)
+    fault = Fault(Stage.WRITE_ROWS, lambda: driver.busy_executor_on(target), kill)
     run = run_with_fault(config, fault)
     assert fault.hit is not None, f"no task of {target.name} ran after {fault.stage!r}"
     assert fault.found["outcome"] == "stopped"  # SIGKILL: nothing outlives it
