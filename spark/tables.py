@@ -77,12 +77,7 @@ DDL: dict[str, str] = {
 
 # The reports of docs/reports.md: a daily and a weekly table each, same columns.
 _SEGMENTED = "segment STRING NOT NULL COMMENT 'all|human|bot', rank INT NOT NULL"
-_STATUS = (
-    ", ".join(
-        f"{c} BIGINT NOT NULL" for c in ("status_2xx", "status_3xx", "status_4xx", "status_499")
-    )
-    + ", status_5xx BIGINT NOT NULL"
-)
+_STATUS = ", ".join(f"status_{c} BIGINT NOT NULL" for c in ("2xx", "3xx", "4xx", "499", "5xx"))
 _REPORTS: dict[tuple[Table, Table], str] = {
     (Table.DAILY_TOP_PATHS, Table.WEEKLY_TOP_PATHS): f"""
         {_SEGMENTED}, path STRING NOT NULL COMMENT 'no query string, percent-decoded',
@@ -106,9 +101,11 @@ _REPORTS: dict[tuple[Table, Table], str] = {
         max_ms BIGINT NOT NULL, slow_requests BIGINT NOT NULL,
         upstream_p95_ms BIGINT, upstream_share DOUBLE""",
 }
-for (_daily, _weekly), _columns_of in _REPORTS.items():
-    DDL[_daily] = f"day DATE NOT NULL, {_columns_of}"
-    DDL[_weekly] = f"week_start DATE NOT NULL COMMENT 'ISO week, Monday, UTC', {_columns_of}"
+DDL |= {daily: f"day DATE NOT NULL, {columns}" for (daily, _), columns in _REPORTS.items()}
+DDL |= {
+    weekly: f"week_start DATE NOT NULL COMMENT 'ISO week, Monday, UTC', {columns}"
+    for (_, weekly), columns in _REPORTS.items()
+}
 
 
 # Columns filled only when etl.log_format has their variable (core/log_format.py), null

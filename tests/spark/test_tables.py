@@ -70,3 +70,52 @@ def test_an_old_access_logs_gains_the_new_columns_and_keeps_its_rows(
     assert len(rows) == 1
     assert rows[0]["client_ip"] == "192.0.2.1" and rows[0]["source_line"] == 1
     assert all(rows[0][name] is None for name in NEW_COLUMNS)
+
+
+def test_an_old_lakehouse_gains_the_new_aggregates_and_reports_in_place(
+    spark: Any, warehouse: Any
+) -> None:
+    from datetime import date
+
+    from core.names import REPORT_TABLES
+    from spark.job import ensure_all_tables
+
+    table = warehouse.table(Table.ACCESS_LOGS)
+    spark.sql(f"CREATE NAMESPACE IF NOT EXISTS {warehouse.catalog.name}.logs")
+    spark.sql(
+        f"CREATE TABLE {table} ({OLD_ACCESS_LOGS}) USING iceberg PARTITIONED BY (days(event_time))"
+    )
+    spark.sql(
+        f"INSERT INTO {table} VALUES (TIMESTAMP'2024-10-10 13:55:36', '192.0.2.1', NULL, 'GET',"
+        " '/a%20b?q=1', 'HTTP/1.1', 404, 5, 'https://Example.org/x', 'curl/8.5.0', 'other',"
+        " 'curl', NULL, NULL, 'file:/a.log', 1, TIMESTAMP'2024-10-11 00:00:00')"
+    )
+    # The aggregate an earlier release kept, since replaced by daily_agent_counts.
+    spark.sql(f"CREATE TABLE {warehouse.table('daily_device_counts')} (day DATE) USING iceberg")
+    snapshot = catalog(warehouse).load_table(f"logs.{Table.ACCESS_LOGS}").current_snapshot()
+
+    ensure_all_tables(spark, warehouse)
+
+    names = {
+        r.tableName for r in spark.sql(f"SHOW TABLES IN {warehouse.catalog.name}.logs").collect()
+    }
+    assert set(REPORT_TABLES) <= names and "daily_device_counts" not in names
+    access_logs = catalog(warehouse).load_table(f"logs.{Table.ACCESS_LOGS}")
+    assert access_logs.current_snapshot().snapshot_id == snapshot.snapshot_id
+
+    def rows(name: str, columns: str) -> list[tuple]:
+        return [
+            tuple(r) for r in spark.sql(f"SELECT {columns} FROM {warehouse.table(name)}").collect()
+        ]
+
+    # Filled from the row already there.
+    day = date(2024, 10, 10)
+    assert rows(
+        Table.DAILY_AGENT_COUNTS, "day, device_type, device, browser, os, requests, bytes"
+    ) == [(day, "other", "curl", None, None, 1, 5)]
+    assert rows(
+        Table.DAILY_PATH_COUNTS,
+        "day, path, is_bot, requests, status_4xx, not_found, timed_requests",
+    ) == [(day, "/a b", True, 1, 1, 1, 0)]
+    assert rows(Table.DAILY_REFERRER_COUNTS, "referrer_domain, requests") == [("example.org", 1)]
+    assert rows(Table.DAILY_TOP_PATHS, "*") == []  # reports come with the next run
