@@ -45,9 +45,9 @@ def parse_seconds(spark: SparkSession, files: list[Path], log_format: str) -> fl
     # Hadoop paths, as the job lists them (as_uri() would escape the `=` of dt=...).
     inputs = [InputFile(f"file:{p}", p.stat().st_size, 0) for p in files]
     start = time.perf_counter()
-    parse_lines(read_raw(spark, inputs), 65536, log_format=log_format).write.format(
-        "noop"
-    ).mode("overwrite").save()
+    parse_lines(read_raw(spark, inputs), 65536, log_format=log_format).write.format("noop").mode(
+        "overwrite"
+    ).save()
     return time.perf_counter() - start
 
 
