@@ -46,6 +46,22 @@ def _svg(width: float, height: float, label: str, body: str) -> str:
     )
 
 
+def _gridlines(
+    left: float, right: float, top: float, plot_h: float, top_value: float, unit: str = ""
+) -> list[str]:
+    """Five gridlines with their ticks, at 0, 1/4 ... of the axis maximum."""
+    parts = []
+    for i in range(5):
+        value = top_value * i / 4
+        y = top + plot_h - plot_h * value / top_value
+        parts.append(
+            f'<line class="grid" x1="{left}" x2="{right}" y1="{y:.1f}" y2="{y:.1f}"/>'
+            f'<text class="tick" x="{left - 6}" y="{y + 4:.1f}" text-anchor="end">'
+            f"{compact(value)}{escape(unit)}</text>"
+        )
+    return parts
+
+
 def columns(
     label: str,
     bars: Sequence[Bar],
@@ -63,15 +79,7 @@ def columns(
     plot_w, plot_h = width - left - right, height - top - bottom
     top_value = nice_ceiling(max(b.value for b in bars))
     slot = min(plot_w / len(bars), max_slot or plot_w)
-    parts = []
-    for i in range(5):  # gridlines at 0, 1/4 ... of the axis maximum
-        value = top_value * i / 4
-        y = top + plot_h - plot_h * value / top_value
-        parts.append(
-            f'<line class="grid" x1="{left}" x2="{width - right}" y1="{y:.1f}" y2="{y:.1f}"/>'
-            f'<text class="tick" x="{left - 6}" y="{y + 4:.1f}" text-anchor="end">'
-            f"{compact(value)}</text>"
-        )
+    parts = _gridlines(left, width - right, top, plot_h, top_value)
     for i, bar in enumerate(bars):
         h = plot_h * bar.value / top_value
         x = left + i * slot + slot * 0.12
@@ -151,15 +159,7 @@ def grouped_columns(
     top_value = nice_ceiling(max(max(values) for _, _, values in series))
     slot = min(plot_w / len(categories), 120)
     bar_w = slot * 0.76 / len(series)
-    parts = []
-    for i in range(5):
-        value = top_value * i / 4
-        y = top + plot_h - plot_h * value / top_value
-        parts.append(
-            f'<line class="grid" x1="{left}" x2="{width - right}" y1="{y:.1f}" y2="{y:.1f}"/>'
-            f'<text class="tick" x="{left - 6}" y="{y + 4:.1f}" text-anchor="end">'
-            f"{compact(value)}{escape(unit)}</text>"
-        )
+    parts = _gridlines(left, width - right, top, plot_h, top_value, unit)
     for c, category in enumerate(categories):
         x0 = left + c * slot + slot * 0.12
         for s, (name, color, values) in enumerate(series):
