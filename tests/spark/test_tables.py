@@ -41,9 +41,9 @@ NEW_COLUMNS = {
 }
 
 
-def test_an_old_access_logs_gains_the_new_columns_and_keeps_its_rows(
-    spark: Any, warehouse: Any
-) -> None:
+def _old_access_logs(spark: Any, warehouse: Any, request: str) -> None:
+    """access_logs as an older version created it, holding one curl line; `request`: its
+    path, protocol, status, bytes and referrer as SQL literals."""
     table = warehouse.table(Table.ACCESS_LOGS)
     spark.sql(f"CREATE NAMESPACE IF NOT EXISTS {warehouse.catalog.name}.logs")
     spark.sql(
@@ -51,9 +51,15 @@ def test_an_old_access_logs_gains_the_new_columns_and_keeps_its_rows(
     )
     spark.sql(
         f"INSERT INTO {table} VALUES (TIMESTAMP'2024-10-10 13:55:36', '192.0.2.1', NULL, 'GET',"
-        " '/', 'HTTP/1.1', 200, 5, NULL, 'curl/8.5.0', 'other', 'curl', NULL, NULL,"
-        " 'file:/a.log', 1, TIMESTAMP'2024-10-11 00:00:00')"
+        f" {request}, 'curl/8.5.0', 'other', 'curl', NULL, NULL, 'file:/a.log', 1,"
+        " TIMESTAMP'2024-10-11 00:00:00')"
     )
+
+
+def test_an_old_access_logs_gains_the_new_columns_and_keeps_its_rows(
+    spark: Any, warehouse: Any
+) -> None:
+    _old_access_logs(spark, warehouse, "'/', 'HTTP/1.1', 200, 5, NULL")
     old = catalog(warehouse).load_table(f"logs.{Table.ACCESS_LOGS}")
     old_ids = {f.name: f.field_id for f in old.schema().fields}
 
@@ -80,16 +86,7 @@ def test_an_old_lakehouse_gains_the_new_aggregates_and_reports_in_place(
     from core.names import REPORT_TABLES
     from spark.job import ensure_all_tables
 
-    table = warehouse.table(Table.ACCESS_LOGS)
-    spark.sql(f"CREATE NAMESPACE IF NOT EXISTS {warehouse.catalog.name}.logs")
-    spark.sql(
-        f"CREATE TABLE {table} ({OLD_ACCESS_LOGS}) USING iceberg PARTITIONED BY (days(event_time))"
-    )
-    spark.sql(
-        f"INSERT INTO {table} VALUES (TIMESTAMP'2024-10-10 13:55:36', '192.0.2.1', NULL, 'GET',"
-        " '/a%20b?q=1', 'HTTP/1.1', 404, 5, 'https://Example.org/x', 'curl/8.5.0', 'other',"
-        " 'curl', NULL, NULL, 'file:/a.log', 1, TIMESTAMP'2024-10-11 00:00:00')"
-    )
+    _old_access_logs(spark, warehouse, "'/a%20b?q=1', 'HTTP/1.1', 404, 5, 'https://Example.org/x'")
     # The aggregate an earlier release kept, since replaced by daily_agent_counts.
     spark.sql(f"CREATE TABLE {warehouse.table('daily_device_counts')} (day DATE) USING iceberg")
     snapshot = catalog(warehouse).load_table(f"logs.{Table.ACCESS_LOGS}").current_snapshot()
