@@ -113,6 +113,10 @@ def spark_conf(settings: Settings) -> dict[str, str]:
         "spark.sql.session.timeZone": "UTC",
         "spark.sql.shuffle.partitions": str(spark.shuffle_partitions),
         "spark.sql.adaptive.enabled": "true",
+        # Coalesce shuffle partitions to the advisory size (64 MB), not to the core count:
+        # an hourly run's aggregates and reports are kilobytes, and each extra task of each
+        # of their stages costs more than the data (docs/benchmarks.md, issue #15).
+        "spark.sql.adaptive.coalescePartitions.parallelismFirst": "false",
         "spark.ui.enabled": str(spark.ui_enabled).lower(),
         "spark.ui.showConsoleProgress": "false",
         "spark.driver.memory": spark.driver_memory,
