@@ -1,9 +1,13 @@
 """Benchmark: one hourly file into a lakehouse that already holds `days` days of logs.
 
     python -m benchmarks.small_run --days 1 --days 7 [--lines-per-day N] [--file-lines N]
+                                   [--runtime local]
 
 For each history length: generate and load the history (not timed), then add one hourly
 file and run the real `lakehouse etl` in its own process, as the hourly schedule does.
+`--runtime local` does the same on the local replica of production (PostgreSQL, Hive
+Metastore, S3Proxy, Spark standalone; a stack of its own in the work directory, started
+for each history and stopped by PID afterwards).
 Reports its wall time (JVM start included), the time of each ETL stage (from the stage
 lines the command prints) and, from the Spark event log of that run, every Spark job with
 its wall and task time, so the fixed cost of a run can be read job by job.
@@ -12,9 +16,11 @@ its wall and task time, so the fixed cost of a run can be read job by job.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import gzip
 import io
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -23,8 +29,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pyarrow as pa
+
+if TYPE_CHECKING:
+    from core.settings import S3Settings
 
 START = date(2024, 10, 7)
 HOUR = "12"  # a busy hour of the generator's daily curve
@@ -58,19 +68,51 @@ class SmallRun:
         return sum(v for k, v in self.stages.items() if k != "start Spark")
 
 
-def _lakehouse(root: Path, *args: str) -> subprocess.Popen[str]:
+@dataclass(frozen=True)
+class Target:
+    """Where a run's input goes and how `lakehouse etl` reaches that lakehouse."""
+
+    input_uri: str  # a directory, or s3://bucket on the local stack
+    etl_args: tuple[str, ...]
+    events: Path  # the Spark event log directory
+    env: dict[str, str] = field(default_factory=dict)
+    s3: S3Settings | None = None  # the local stack's S3Proxy
+
+    @classmethod
+    def embedded(cls, root: Path) -> Target:
+        return cls(str(root / "input"), ("--root", str(root)), root / "processed" / "spark-events")
+
+    def put(self, local: Path, relative: Path) -> None:
+        """Add one input file, as the log shipper would."""
+        if self.s3 is None:
+            target = Path(self.input_uri) / relative
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(local, target)
+            return
+        from pyarrow import fs
+
+        from generator.writer import s3_filesystem_options
+
+        s3fs = fs.S3FileSystem(**s3_filesystem_options(self.s3))
+        bucket = self.input_uri.removeprefix("s3://")
+        with s3fs.open_output_stream(f"{bucket}/{relative}", compression=None) as out:
+            out.write(local.read_bytes())
+
+
+def _lakehouse(target: Target, *args: str) -> subprocess.Popen[str]:
     return subprocess.Popen(
-        [sys.executable, "-c", "from cli.app import main; main()", *args, "--root", str(root)],
+        [sys.executable, "-c", "from cli.app import main; main()", *args, *target.etl_args],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
+        env={**os.environ, **target.env},
     )
 
 
-def timed_etl(root: Path) -> tuple[float, dict[str, float]]:
+def timed_etl(target: Target) -> tuple[float, dict[str, float]]:
     """`lakehouse etl` wall time, and each stage's time from its `stage: NAME` lines."""
     start = time.perf_counter()
-    proc = _lakehouse(root, "etl")
+    proc = _lakehouse(target, "etl")
     marks: list[tuple[str, float]] = []
     output = []
     assert proc.stdout is not None
@@ -138,21 +180,56 @@ def event_log_jobs(app: Path) -> list[Job]:
     return jobs
 
 
-def _newest_event_log(root: Path) -> Path:
-    events = root / "processed" / "spark-events"
+def _newest_event_log(events: Path) -> Path:
     return max(events.glob("eventlog_v2_*"), key=lambda p: p.stat().st_mtime)
 
 
-def one_file_into(days: int, lines_per_day: int, file_lines: int, work: Path) -> SmallRun:
+def one_file_into(
+    days: int, lines_per_day: int, file_lines: int, work: Path, runtime: str = "embedded"
+) -> SmallRun:
+    root = work / f"{runtime}-days-{days}"
+    shutil.rmtree(root, ignore_errors=True)
+    if runtime == "embedded":
+        return _one_file_into(Target.embedded(root), days, lines_per_day, file_lines, work)
+    with _local_stack(root) as target:
+        return _one_file_into(target, days, lines_per_day, file_lines, work)
+
+
+@contextlib.contextmanager
+def _local_stack(root: Path) -> Iterator[Target]:
+    """A local stack of its own under `root` (default ports), always stopped by PID."""
+    from core.runtimes import local_stack
+    from core.settings import LocalStackSettings, render_stack_toml
+    from local_stack.lifecycle import LocalStack
+
+    root.mkdir(parents=True)
+    root.chmod(0o755)  # as root, PostgreSQL runs as `postgres` and must reach its directory
+    stack = LocalStackSettings(data_dir=root / "data")
+    config = root / "stack.toml"
+    config.write_text(render_stack_toml(stack))
+    settings = local_stack(stack)
+    services = LocalStack(stack)
+    try:
+        services.up()
+        yield Target(
+            f"s3://{stack.input_bucket}",
+            ("--runtime", "local"),
+            stack.data_dir / "spark-events",
+            {"LAKEHOUSE_STACK_CONFIG": str(config)},
+            settings.storage.s3,
+        )
+    finally:
+        services.down()
+
+
+def _one_file_into(
+    target: Target, days: int, lines_per_day: int, file_lines: int, work: Path
+) -> SmallRun:
     from generator import TrafficSpec, generate
 
-    root = work / f"days-{days}"
-    shutil.rmtree(root, ignore_errors=True)
-    input_dir = root / "input"
-    generate(
-        TrafficSpec(start=START, days=days, lines=days * lines_per_day, seed=1), str(input_dir)
-    )
-    timed_etl(root)  # the history: loaded, not timed
+    history = TrafficSpec(start=START, days=days, lines=days * lines_per_day, seed=1)
+    generate(history, target.input_uri, s3=target.s3)
+    timed_etl(target)  # the history: loaded, not timed
 
     # One hourly file of the next day: generate that day and keep one hour of it.
     scratch = work / f"days-{days}-next"
@@ -160,14 +237,15 @@ def one_file_into(days: int, lines_per_day: int, file_lines: int, work: Path) ->
     day = START + timedelta(days=days)
     generate(TrafficSpec(start=day, days=1, lines=file_lines * 24, seed=2), str(scratch))
     hour = next(scratch.rglob(f"hour={HOUR}"))
-    target = input_dir / hour.relative_to(scratch)
-    shutil.copytree(hour, target)
+    added = 0
+    for path in sorted(hour.rglob("*.gz")):
+        target.put(path, path.relative_to(scratch))
+        added += len(gzip.decompress(path.read_bytes()).splitlines())
     shutil.rmtree(scratch)
-    added = sum(len(gzip.decompress(p.read_bytes()).splitlines()) for p in target.rglob("*.gz"))
 
-    wall, stages = timed_etl(root)
-    history = days * lines_per_day
-    return SmallRun(days, history, added, wall, stages, event_log_jobs(_newest_event_log(root)))
+    wall, stages = timed_etl(target)
+    jobs = event_log_jobs(_newest_event_log(target.events))
+    return SmallRun(days, days * lines_per_day, added, wall, stages, jobs)
 
 
 def report(runs: list[SmallRun]) -> str:
@@ -213,9 +291,10 @@ def main() -> None:
     parser.add_argument("--lines-per-day", type=int, default=100_000)
     parser.add_argument("--file-lines", type=int, default=15_000)
     parser.add_argument("--work", type=Path, default=Path("var/bench-small"))
+    parser.add_argument("--runtime", choices=("embedded", "local"), default="embedded")
     args = parser.parse_args()
     runs = [
-        one_file_into(d, args.lines_per_day, args.file_lines, args.work)
+        one_file_into(d, args.lines_per_day, args.file_lines, args.work, args.runtime)
         for d in (args.days or [1, 7])
     ]
     print(report(runs))
