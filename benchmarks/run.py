@@ -94,10 +94,13 @@ class PeakRss:
             self.jvm = max(self.jvm, jvm)
 
 
-def etl_in_fresh_process(root: Path) -> tuple[dict[str, Any], PeakRss]:
+def etl_in_fresh_process(
+    root: Path, max_files_per_batch: int | None = None
+) -> tuple[dict[str, Any], PeakRss]:
     """The ETL as `lakehouse etl` runs it: its own Python process and a cold JVM."""
+    limit = [] if max_files_per_batch is None else [str(max_files_per_batch)]
     proc = subprocess.Popen(
-        [sys.executable, "-m", "benchmarks.etl_once", str(root)],
+        [sys.executable, "-m", "benchmarks.etl_once", str(root), *limit],
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         text=True,
@@ -372,6 +375,12 @@ def main() -> None:
         "100k lines (repeatable; benchmarks/small_run.py)",
     )
     parser.add_argument(
+        "--backlog-days",
+        type=int,
+        help="also: this many days of 20k lines ingested in 4 batches vs in one "
+        "(benchmarks/backlog.py)",
+    )
+    parser.add_argument(
         "--formats", action="store_true", help="also: the parser's cost per log_format field"
     )
     args = parser.parse_args()
@@ -386,6 +395,12 @@ def main() -> None:
         ]
         print("\n## One hourly file into a loaded lakehouse\n")
         print(small_run.report(runs))
+    if args.backlog_days:
+        from benchmarks import backlog
+
+        runs = backlog.run_backlog(args.backlog_days, 20_000, 4, args.work / "backlog")
+        print("\n## A backlog in bounded batches\n")
+        print(backlog.report(args.backlog_days, 20_000, runs))
     if args.formats:
         print(log_format_scenario(max(args.lines or [100_000]), args.work))
     if args.json:
