@@ -68,7 +68,7 @@ stack-down: $(INSTALLED)
 	$(BIN)/lakehouse stack down
 
 bench: setup
-	$(BIN)/python -m benchmarks.run --lines 100000 --lines 1000000 --history-days 1 --history-days 7 --backlog-days 30
+	$(BIN)/python -m benchmarks.run --lines 100000 --lines 1000000 --history-days 1 --history-days 7 --history-days 30 --backlog-days 30
 
 # 1M and 10M lines (~2.5 GB raw, ~10 min on 2 cores); raw results in var/bench-large.json.
 bench-large: setup
