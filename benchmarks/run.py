@@ -398,9 +398,10 @@ def main() -> None:
     if args.backlog_days:
         from benchmarks import backlog
 
-        runs = backlog.run_backlog(args.backlog_days, 20_000, 4, args.work / "backlog")
+        per_day, work = backlog.LINES_PER_DAY, args.work / "backlog"
+        runs = backlog.run_backlog(args.backlog_days, per_day, backlog.BATCHES, work)
         print("\n## A backlog in bounded batches\n")
-        print(backlog.report(args.backlog_days, 20_000, runs))
+        print(backlog.report(args.backlog_days, per_day, runs))
     if args.formats:
         print(log_format_scenario(max(args.lines or [100_000]), args.work))
     if args.json:

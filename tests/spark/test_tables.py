@@ -1,13 +1,15 @@
-"""Schema evolution: an access_logs created before the log_format columns gains them in place."""
+"""Schema evolution: an older lakehouse gains the new columns, aggregates and reports in place."""
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 import pytest
 
-from core.names import Table
+from core.names import REPORT_TABLES, Table
 from readers.reading import catalog
+from spark.job import ensure_all_tables
 from spark.tables import ensure_tables
 
 pytestmark = pytest.mark.spark
@@ -81,11 +83,6 @@ def test_an_old_access_logs_gains_the_new_columns_and_keeps_its_rows(
 def test_an_old_lakehouse_gains_the_new_aggregates_and_reports_in_place(
     spark: Any, warehouse: Any
 ) -> None:
-    from datetime import date
-
-    from core.names import REPORT_TABLES
-    from spark.job import ensure_all_tables
-
     _old_access_logs(spark, warehouse, "'/a%20b?q=1', 'HTTP/1.1', 404, 5, 'https://Example.org/x'")
     # The aggregate an earlier release kept, since replaced by daily_agent_counts.
     spark.sql(f"CREATE TABLE {warehouse.table('daily_device_counts')} (day DATE) USING iceberg")
