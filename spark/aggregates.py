@@ -34,13 +34,14 @@ Each aggregate costs one MERGE commit per batch, so there are four, not one per 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
+from core.log_format import parse_log_format
 from core.names import Table
 from core.settings import EtlSettings, Settings
 from spark import enrich
@@ -64,6 +65,9 @@ class Measure:
 
     of_rows: str  # SQL aggregate over access_logs rows; may use {slow_seconds}
     merge: str  # SQL aggregate function over the stored column: sum, max, ...
+    # The optional access_logs column (core.log_format.OPTIONAL) a sketch is of: rows of a
+    # log_format without it store null instead of an empty sketch per group.
+    sketch_of: str | None = None
 
 
 def count(condition: str | None = None) -> Measure:
@@ -74,9 +78,10 @@ def total(sql: str) -> Measure:
     return Measure(f"sum({sql})", "sum")
 
 
-def sketch(sql: str) -> Measure:
-    """A KLL sketch of a BIGINT expression (rows where it is null are left out)."""
-    return Measure(f"kll_sketch_agg_bigint({sql})", "kll_merge_agg_bigint")
+def sketch(sql: str, of: str) -> Measure:
+    """A KLL sketch of a BIGINT expression of column `of` (rows where it is null are left
+    out)."""
+    return Measure(f"kll_sketch_agg_bigint({sql})", "kll_merge_agg_bigint", sketch_of=of)
 
 
 REQUESTS_AND_BYTES = {"requests": count(), "bytes": total("body_bytes")}
@@ -91,17 +96,32 @@ class Aggregate:
     measures: dict[str, Measure] = field(default_factory=lambda: dict(REQUESTS_AND_BYTES))
     where: str | None = None  # rows the aggregate counts (None: all)
 
-    def _measure_sql(self, etl: EtlSettings) -> dict[str, str]:
+    def _measure_sql(
+        self, etl: EtlSettings, filled: Collection[str] | None = None
+    ) -> dict[str, str]:
         slow = float(etl.slow_request_seconds)
-        return {name: m.of_rows.format(slow_seconds=slow) for name, m in self.measures.items()}
+        return {
+            name: "CAST(NULL AS BINARY)"
+            if filled is not None and m.sketch_of is not None and m.sketch_of not in filled
+            else m.of_rows.format(slow_seconds=slow)
+            for name, m in self.measures.items()
+        }
 
-    def of_rows(self, rows: DataFrame, etl: EtlSettings) -> DataFrame:
-        """(day, source_file, *keys, *measures) of access_logs-shaped rows."""
+    def of_rows(
+        self, rows: DataFrame, etl: EtlSettings, filled: Collection[str] | None = None
+    ) -> DataFrame:
+        """(day, source_file, *keys, *measures) of access_logs-shaped rows.
+
+        `filled`: the optional columns the rows can hold (their log_format's; None: any).
+        A sketch of a column they never fill is stored as null, not as an empty sketch per
+        group: that costs half of daily_path_counts (docs/benchmarks.md), and every reader
+        of a sketch takes only groups with timed requests.
+        """
         if self.where:
             rows = rows.where(self.where)
         keys = [F.expr(f"{_DAY} AS day"), F.col("source_file")]
         keys += [F.expr(sql).alias(name) for name, sql in self.keys.items()]
-        measures = [F.expr(sql).alias(m) for m, sql in self._measure_sql(etl).items()]
+        measures = [F.expr(sql).alias(m) for m, sql in self._measure_sql(etl, filled).items()]
         return rows.groupBy(*keys).agg(*measures)
 
     def select_sql(self, access_logs: str, etl: EtlSettings) -> str:
@@ -162,10 +182,10 @@ PATHS = Aggregate(
         "not_found": count("status = 404"),
         # Latency, from the lines whose format logged $request_time.
         "timed_requests": count("request_time IS NOT NULL"),
-        "request_ms": sketch(_MS),
+        "request_ms": sketch(_MS, of="request_time"),
         "max_ms": Measure(f"max({_MS})", "max"),
         "slow_requests": count("request_time > {slow_seconds}"),
-        "upstream_ms": sketch(_UPSTREAM_MS),
+        "upstream_ms": sketch(_UPSTREAM_MS, of="upstream_response_time"),
         # The share of the time spent upstream, over the lines that logged both times.
         "both_request_ms": total(f"CASE WHEN {_BOTH} THEN {_MS} END"),
         "both_upstream_ms": total(f"CASE WHEN {_BOTH} THEN {_UPSTREAM_MS} END"),
@@ -220,7 +240,8 @@ def write_batch(
     same_key = " AND ".join(f"t.{c} <=> s.{c}" for c in ("day", "source_file", *aggregate.keys))
     # Data files hold one source file each: Iceberg prunes the target to this batch's.
     on = f"t.source_file IN ({quoted}) AND {same_key}"
-    counts = aggregate.of_rows(rows, settings.etl)
+    filled = parse_log_format(settings.etl.log_format).columns()
+    counts = aggregate.of_rows(rows, settings.etl, filled)
     merge_new_rows(spark, settings.table(aggregate.table), counts, on)
 
 

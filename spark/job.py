@@ -363,6 +363,9 @@ def _write_reports_at(
 
     try:
         built = reports.build_reports(counts, settings.etl.top_n, settings.reports.site_hosts)
+        if days is not None and not reports.timed(settings.etl):
+            # Lines without $request_time change no latency row: those tables stay as they are.
+            built = {n: f for n, f in built.items() if n not in reports.LATENCY_TABLES}
         writes = {name: functools.partial(write, name, frame) for name, frame in built.items()}
         return write_tables(spark, writes, REPORT_WRITERS)
     finally:

@@ -16,6 +16,7 @@ from datetime import date
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
+from core.log_format import OPTIONAL, parse_log_format
 from core.names import Table
 from core.settings import EtlSettings
 from spark import aggregates, enrich
@@ -26,6 +27,12 @@ from spark.aggregates import AGENTS, IPS, PATHS, REFERRERS
 SEGMENT_ALL, SEGMENT_HUMAN, SEGMENT_BOT = "all", "human", "bot"
 STATUS_CLASSES = ("status_2xx", "status_3xx", "status_4xx", "status_499", "status_5xx")
 PERCENTILES = {"p50_ms": 0.5, "p95_ms": 0.95, "p99_ms": 0.99}
+LATENCY_TABLES = (Table.DAILY_LATENCY, Table.WEEKLY_LATENCY)
+
+
+def timed(etl: EtlSettings) -> bool:
+    """Whether lines of etl.log_format carry a request time, the latency tables' input."""
+    return OPTIONAL["request_time"].column in parse_log_format(etl.log_format).columns()
 
 
 def week_start(day: Column) -> Column:

@@ -117,3 +117,25 @@ def test_timed_logs_end_to_end(spark: Any, warehouse: Any) -> None:
                     assert row[column] == value, (name, key, column)
         # Enough lines per day that the site's sketch summarises, not lists, its times.
         assert max(r["requests"] for r in want.values()) > reference.KLL_EXACT
+
+    # A later file of the same day in a format without $request_time: the day's other
+    # reports count it, and the latency tables keep their rows without a new commit.
+    snapshots = {
+        name: spark.sql(f"SELECT count(*) AS n FROM {settings.table(name)}.snapshots").first().n
+        for name in (tables.Table.DAILY_LATENCY, tables.Table.WEEKLY_LATENCY)
+    }
+    latency = {name: table_rows(settings, name) for name in snapshots}
+    traffic = {r["day"]: r["requests"] for r in table_rows(settings, tables.Table.DAILY_TRAFFIC)}
+    with gzip.open(raw / "later.log.gz", "wb") as out:
+        out.write(RETRIED.rsplit(b' "-" ', 1)[0] + b"\n")  # the same line, as `combined`
+    combined = settings.model_copy(
+        update={"etl": settings.etl.model_copy(update={"log_format": "combined"})}
+    )
+    later = run_etl(combined, spark=spark)
+    assert (later.accepted, later.rejected) == (1, 0)
+    after = {r["day"]: r["requests"] for r in table_rows(settings, tables.Table.DAILY_TRAFFIC)}
+    assert after == {**traffic, date(2024, 10, 8): traffic[date(2024, 10, 8)] + 1}
+    for name, count in snapshots.items():
+        query = f"SELECT count(*) AS n FROM {settings.table(name)}.snapshots"
+        assert spark.sql(query).first().n == count, name
+        assert table_rows(settings, name) == latency[name], name

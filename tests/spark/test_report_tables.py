@@ -16,11 +16,12 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from pyspark.sql import functions as F
 from pyspark.testing import assertDataFrameEqual
 
 from core.names import Table
 from core.settings import EtlSettings
-from spark import reports
+from spark import aggregates, reports
 
 pytestmark = pytest.mark.spark
 
@@ -223,6 +224,26 @@ def test_latency_percentiles_from_merged_sketches(spark: Any) -> None:
         (D1, 0, None, 13, 70, 2000, 2000, 2000, 2, 1000, 1325 / 2150),
         (D1, 1, "/t", 10, 50, 100, 100, 100, 0, 25, 0.5),
         (D1, 2, "/u", 3, 1500, 2000, 2000, 2000, 2, 1000, 0.625),
+    ])  # fmt: skip
+
+
+def test_a_format_without_upstream_times_stores_no_sketch_of_them(spark: Any) -> None:
+    # As a batch of a format with $request_time only: stored upstream sketches are null
+    # (not empty), and the latency report is the one above without its upstream columns.
+    etl = EtlSettings(slow_request_seconds=1.0)
+    logs = spark.createDataFrame(TIMED, SCHEMA).withColumn(
+        "upstream_response_time", F.lit(None).cast("decimal(10,3)")
+    )
+    stored = aggregates.PATHS.of_rows(logs, etl, filled={"request_time"})
+    assert stored.where("upstream_ms IS NOT NULL").count() == 0
+    assert stored.where("request_ms IS NULL").count() == 0
+    paths = aggregates.PATHS.merged(stored, "day", *aggregates.PATHS.keys)
+    _expect(spark, reports.latency(paths, "day", 3), [
+        (D1, 0, None, 12, 60, 1500, 1500, 1500, 1, None, None),
+        (D1, 1, "/t", 10, 50, 100, 100, 100, 0, None, None),
+        (D1, 2, "/u", 2, 500, 1500, 1500, 1500, 1, None, None),
+        (D2, 0, None, 1, 2000, 2000, 2000, 2000, 1, None, None),
+        (D2, 1, "/u", 1, 2000, 2000, 2000, 2000, 1, None, None),
     ])  # fmt: skip
 
 
