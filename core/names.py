@@ -41,6 +41,11 @@ class Table(StrEnum):
     DAILY_REFERRER_COUNTS = "daily_referrer_counts"
 
 
+# Response status classes of the path and traffic reports, each a column `status_<class>`:
+# 499 (the client closed the connection) is counted apart from the other 4xx.
+STATUS_CLASSES = ("2xx", "3xx", "4xx", "499", "5xx")
+STATUS_COLUMNS = tuple(f"status_{c}" for c in STATUS_CLASSES)
+
 # access_logs property: the client-IP policy its rows were written under (spark/privacy.py).
 CLIENT_IP_POLICY_PROPERTY = "lakehouse.client-ip-policy"
 

@@ -10,18 +10,14 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 
 from core.errors import ConfigError
-from core.names import REPORT_TABLES
+from core.names import REPORT_TABLES, STATUS_CLASSES, STATUS_COLUMNS
 from core.settings import Settings
 from readers.reading import read_table
 
 REPORTS = tuple(str(t) for t in REPORT_TABLES)
 # Short headers, so that the wide tables (status mix, latency) fit 80 columns.
 HEADERS = {
-    "status_2xx": "2xx",
-    "status_3xx": "3xx",
-    "status_4xx": "4xx",
-    "status_499": "499",
-    "status_5xx": "5xx",
+    **dict(zip(STATUS_COLUMNS, STATUS_CLASSES, strict=True)),
     "human_visitors": "human visitors",
     "referrer_domain": "referrer",
     "p50_ms": "p50",
@@ -37,7 +33,7 @@ NOTES = {"latency": "times in ms", "traffic": "499 not in 4xx", "top_paths": "49
 SITE = "(whole site)"  # the latency row of rank 0
 # Columns shown in a second table (see as_rich_table).
 SECOND_TABLE = {
-    *("status_2xx", "status_3xx", "status_4xx", "status_499", "status_5xx"),
+    *STATUS_COLUMNS,
     *("p50_ms", "p95_ms", "p99_ms", "upstream_p95_ms", "upstream_share"),
 }
 

@@ -17,7 +17,7 @@ from typing import Any
 import duckdb
 from pyiceberg.expressions import GreaterThanOrEqual
 
-from core.names import CLIENT_IP_POLICY_PROPERTY, Table
+from core.names import CLIENT_IP_POLICY_PROPERTY, STATUS_CLASSES, STATUS_COLUMNS, Table
 from core.settings import Settings
 from readers import history
 from readers.query import DUCKDB_CONFIG
@@ -271,13 +271,7 @@ def _top_devices(rows: list[dict[str, Any]], period: str) -> dict[tuple[date, st
     return out
 
 
-STATUS_PARTS = (
-    ("2xx", "status_2xx"),
-    ("3xx", "status_3xx"),
-    ("4xx", "status_4xx"),
-    ("499", "status_499"),
-    ("5xx", "status_5xx"),
-)
+STATUS_PARTS = tuple(zip(STATUS_CLASSES, STATUS_COLUMNS, strict=True))
 
 
 def _no_detail(row: dict[str, Any]) -> str:

@@ -42,7 +42,7 @@ from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from core.log_format import parse_log_format
-from core.names import Table
+from core.names import STATUS_COLUMNS, Table
 from core.settings import EtlSettings, Settings
 from spark import enrich
 from spark.commits import merge_new_rows
@@ -160,6 +160,21 @@ REFERRER_DOMAIN = (
     r"'^[a-z][a-z0-9+.-]*://(?:[^@/?#]*@)?(\\[[0-9a-f:.]*\\]|[^:/?#\\[]*)', 1), '')"
 )
 
+# The condition of each of core.names.STATUS_CLASSES; 1xx and codes outside 100-599 count
+# in requests only.
+_STATUS = dict(
+    zip(
+        STATUS_COLUMNS,
+        (
+            "status BETWEEN 200 AND 299",
+            "status BETWEEN 300 AND 399",
+            "status BETWEEN 400 AND 499 AND status <> 499",
+            "status = 499",
+            "status BETWEEN 500 AND 599",
+        ),
+        strict=True,
+    )
+)
 _MS = "CAST(request_time * 1000 AS BIGINT)"  # request_time is DECIMAL(10,3) seconds
 _UPSTREAM_MS = "CAST(upstream_response_time * 1000 AS BIGINT)"
 _BOTH = "request_time IS NOT NULL AND upstream_response_time IS NOT NULL"
@@ -174,11 +189,7 @@ PATHS = Aggregate(
     {"path": NORMALISED_PATH, "is_bot": IS_BOT},
     {
         **REQUESTS_AND_BYTES,
-        "status_2xx": count("status BETWEEN 200 AND 299"),
-        "status_3xx": count("status BETWEEN 300 AND 399"),
-        "status_4xx": count("status BETWEEN 400 AND 499 AND status <> 499"),
-        "status_499": count("status = 499"),
-        "status_5xx": count("status BETWEEN 500 AND 599"),
+        **{column: count(condition) for column, condition in _STATUS.items()},
         "not_found": count("status = 404"),
         # Latency, from the lines whose format logged $request_time.
         "timed_requests": count("request_time IS NOT NULL"),

@@ -17,7 +17,7 @@ from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
 from core.log_format import OPTIONAL, parse_log_format
-from core.names import Table
+from core.names import STATUS_COLUMNS, Table
 from core.settings import EtlSettings
 from spark import aggregates, enrich
 from spark.aggregates import AGENTS, IPS, PATHS, REFERRERS
@@ -25,7 +25,6 @@ from spark.aggregates import AGENTS, IPS, PATHS, REFERRERS
 # human: a recognised browser on a recognised OS; bot: everything else, automated or
 # unidentified (spark/enrich.py says why there is no third segment).
 SEGMENT_ALL, SEGMENT_HUMAN, SEGMENT_BOT = "all", "human", "bot"
-STATUS_CLASSES = ("status_2xx", "status_3xx", "status_4xx", "status_499", "status_5xx")
 PERCENTILES = {"p50_ms": 0.5, "p95_ms": 0.95, "p99_ms": 0.99}
 LATENCY_TABLES = (Table.DAILY_LATENCY, Table.WEEKLY_LATENCY)
 
@@ -89,7 +88,7 @@ def top_devices(agent_counts: DataFrame, period: str, n: int) -> DataFrame:
 
 def top_paths(path_counts: DataFrame, period: str, n: int) -> DataFrame:
     """Top-n normalised paths per (period, segment) with bytes and status classes."""
-    columns = ["requests", "bytes", *STATUS_CLASSES]
+    columns = ["requests", "bytes", *STATUS_COLUMNS]
     known = path_counts.where(F.col("path").isNotNull())  # a request line without a path
     ranked = _ranked(_segmented(known, period, ["path"], columns), period, ["segment"], ["path"], n)
     return ranked.select(period, "segment", "rank", "path", *columns)
@@ -122,7 +121,7 @@ def traffic(path_counts: DataFrame, ip_counts: DataFrame, period: str) -> DataFr
     client IPs among the period's rows (all of them, and the human ones). `ip_counts` must
     hold one row per (period, client_ip, is_bot) or finer: a client seen on several days of
     a week is one weekly visitor."""
-    columns = ["requests", "bytes", *STATUS_CLASSES]
+    columns = ["requests", "bytes", *STATUS_COLUMNS]
     totals = path_counts.groupBy(period).agg(*[F.sum(c).alias(c) for c in columns])
     human_ip = F.when(~F.col("is_bot"), F.col("client_ip"))
     visitors = ip_counts.groupBy(period).agg(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pyspark.sql import SparkSession
 
 from core.log_format import EXTRA_COLUMN, EXTRA_TYPE, OPTIONAL, SQL_TYPES
-from core.names import REPORT_TABLES, Table
+from core.names import REPORT_TABLES, STATUS_COLUMNS, Table
 from core.settings import Settings
 
 ACCESS_LOGS = Table.ACCESS_LOGS
@@ -77,7 +77,7 @@ DDL: dict[str, str] = {
 
 # The reports of docs/reports.md: a daily and a weekly table each, same columns.
 _SEGMENTED = "segment STRING NOT NULL COMMENT 'all|human|bot', rank INT NOT NULL"
-_STATUS = ", ".join(f"status_{c} BIGINT NOT NULL" for c in ("2xx", "3xx", "4xx", "499", "5xx"))
+_STATUS = ", ".join(f"{c} BIGINT NOT NULL" for c in STATUS_COLUMNS)
 _REPORTS: dict[tuple[Table, Table], str] = {
     (Table.DAILY_TOP_PATHS, Table.WEEKLY_TOP_PATHS): f"""
         {_SEGMENTED}, path STRING NOT NULL COMMENT 'no query string, percent-decoded',
