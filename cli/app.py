@@ -116,9 +116,26 @@ def setup(
         typer.Option(help="Comma-separated jar sets of core/jars.toml (e.g. spark,s3)."),
     ] = None,
 ) -> None:
-    """Download the pinned jars (Maven Central, SHA-1 checked) this runtime needs."""
+    """Download the pinned jars (Maven Central, SHA-1 checked) this runtime needs, and build
+    the driver's class-data sharing archive (once per JDK and pyspark)."""
     sets = only.split(",") if only else jar_sets(_settings(runtime, config, root))
     fetch_jars(sets)
+    if only is None:
+        build_cds_archive()
+
+
+def build_cds_archive() -> None:
+    from cli.cds import EMBEDDED_JARS, build_archive
+
+    fetch_jars(EMBEDDED_JARS)  # it is built by a small embedded run
+    with console.status("class-data sharing archive: building it (once, about a minute)"):
+        try:
+            archive = build_archive()
+        except Exception as exc:  # an optimisation only: runs work without it
+            cause = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            console.print(f"[yellow]no class-data sharing archive[/] ({cause}): runs work without")
+            return
+    console.print(f"[green]class-data sharing archive ready[/] ({archive})")
 
 
 def fetch_jars(sets: list[str]) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import shutil
@@ -24,10 +25,20 @@ def find_java() -> str:
     return java
 
 
+def java_version_text() -> str:
+    """The path of `find_java()` and what its `-version` prints: names the JDK build."""
+    java = find_java()
+    return f"{java}\n{_version(java)}"
+
+
+@functools.cache  # once per process: every session start asks (spark/session.py)
+def _version(java: str) -> str:
+    return subprocess.run([java, "-version"], capture_output=True, text=True, check=False).stderr
+
+
 def check_java() -> str:
     """`find_java()`, and fail when it is older than Java 17."""
-    java = find_java()
-    out = subprocess.run([java, "-version"], capture_output=True, text=True, check=False).stderr
+    java, out = java_version_text().split("\n", 1)
     match = re.search(r'version "(\d+)', out)
     if not match or int(match.group(1)) < MIN_JAVA:
         raise EnvironmentProblem(

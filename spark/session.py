@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import subprocess
 import sys
@@ -9,12 +10,12 @@ import threading
 from pathlib import Path
 from typing import IO
 
-from pyspark import SparkConf, SparkContext
+from pyspark import SparkConf, SparkContext, find_spark_home
 from pyspark.java_gateway import launch_gateway
 from pyspark.sql import SparkSession
 
 from core import jars
-from core.java import check_java
+from core.java import check_java, java_version_text
 from core.preflight import check_reachable
 from core.properties import catalog_properties, jar_sets, spark_conf
 from core.settings import Settings
@@ -24,6 +25,28 @@ LOG4J2_CONFIG = Path(__file__).with_name("log4j2.properties")
 # The JDK prints this for the `--add-modules=jdk.incubator.vector` that Spark's launcher
 # always passes, before any Java code runs: no JVM option or log4j level turns it off.
 JDK_NOTICE = "WARNING: Using incubator modules: jdk.incubator.vector"
+
+
+# Class-data sharing (CDS): the driver JVM maps the classes a run loads, parsed and verified,
+# from an archive instead of reading them from ~250 jars. Measured on a one-file run: 5-10 s
+# of 45-75 s wall (docs/benchmarks.md). `lakehouse setup` builds the archive (cli/cds.py).
+CDS_QUIET = "-Xlog:cds=off -Xlog:cds+dynamic=off"
+
+
+def cds_archive() -> Path:
+    """Where the driver's archive for this JDK and this pyspark lives.
+
+    An archive fits one JDK build and one driver class path, so its name is a hash of both:
+    another JDK or pyspark gets another file, and a stale archive is never named. The JVM
+    checks it again when mapping it and runs without it if it does not fit (silently:
+    CDS_QUIET).
+    """
+    jars_dir = Path(find_spark_home._find_spark_home()) / "jars"
+    key = hashlib.sha256()
+    key.update(java_version_text().encode())
+    for jar in sorted(jars_dir.glob("*.jar")):
+        key.update(f"{jar}:{jar.stat().st_size}\n".encode())
+    return jars.cache_dir() / "cds" / f"driver-{key.hexdigest()[:16]}.jsa"
 
 
 def build_session(settings: Settings) -> SparkSession:
@@ -74,12 +97,16 @@ def _forward(stream: IO[bytes]) -> None:
 
 
 def _driver_java_options(log_level: str, configured: str) -> str:
-    """Our log4j2 file and level ahead of any configured options (the last -D of a name wins).
+    """Our log4j2 file and level ahead of any configured options (the last -D of a name wins),
+    and the CDS archive when there is one.
 
     A system property, not `setLogLevel` alone: that runs only after the JVM has started,
     and Spark's default profile has printed its banner and start-up warnings by then.
     """
     ours = f"-Dlog4j2.configurationFile={LOG4J2_CONFIG.as_uri()} -Dlakehouse.log.level={log_level}"
+    archive = cds_archive()
+    if archive.exists() and "-XX:ArchiveClassesAtExit" not in configured:
+        ours += f" -XX:SharedArchiveFile={archive} {CDS_QUIET}"
     return f"{ours} {configured}".strip()
 
 
