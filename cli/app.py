@@ -133,7 +133,8 @@ def build_cds_archive() -> None:
             archive = build_archive()
         except Exception as exc:  # an optimisation only: runs work without it
             cause = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            console.print(f"[yellow]no class-data sharing archive[/] ({cause}): runs work without")
+            note = f"[yellow]no class-data sharing archive[/] ({cause})"
+            console.print(f"{note}: Spark will start without it, a few seconds slower")
             return
     console.print(f"[green]class-data sharing archive ready[/] ({archive})")
 
