@@ -28,7 +28,7 @@ JDK_NOTICE = "WARNING: Using incubator modules: jdk.incubator.vector"
 
 
 # Class-data sharing (CDS): the driver JVM maps the classes a run loads, parsed and verified,
-# from an archive instead of reading them from ~250 jars. Measured on a one-file run: 5-10 s
+# from an archive instead of reading them from ~290 jars. Measured on a one-file run: 5-11 s
 # of 45-75 s wall (docs/benchmarks.md). `lakehouse setup` builds the archive (cli/cds.py).
 CDS_QUIET = "-Xlog:cds=off -Xlog:cds+dynamic=off"
 
