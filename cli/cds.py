@@ -34,6 +34,18 @@ def build_archive() -> Path:
     archive.parent.mkdir(parents=True, exist_ok=True)
     # Written aside and renamed: a session never maps a half-written archive.
     partial = archive.with_name(f"{archive.name}.{os.getpid()}.partial")
+    try:
+        _run_recording_to(partial)
+        if not partial.exists():
+            raise RuntimeError(f"the JVM wrote no archive to {partial}")
+        partial.replace(archive)
+    finally:
+        partial.unlink(missing_ok=True)  # a failed build leaves nothing behind
+    return archive
+
+
+def _run_recording_to(partial: Path) -> None:
+    """A small embedded ETL in a JVM that writes the classes it loaded to `partial`."""
     with tempfile.TemporaryDirectory(prefix="lakehouse-cds-") as work:
         settings = runtimes.embedded(Path(work))
         options = f"-XX:ArchiveClassesAtExit={partial} {CDS_QUIET}"
@@ -49,10 +61,6 @@ def build_archive() -> Path:
         finally:
             spark.stop()
             _stop_jvm()
-    if not partial.exists():
-        raise RuntimeError(f"the JVM wrote no archive to {partial}")
-    partial.replace(archive)
-    return archive
 
 
 def _stop_jvm() -> None:
