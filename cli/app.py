@@ -21,7 +21,7 @@ from typer._click.exceptions import NoArgsIsHelpError, UsageError
 
 from cli.doctor import doctor
 from cli.stack import stack_app
-from core import jars
+from core import jars, runtimes
 from core.config import DEFAULT_ROOT, resolve_settings
 from core.errors import InputError, LakehouseError
 from core.failures import RunContext, service_failure
@@ -118,16 +118,18 @@ def setup(
 ) -> None:
     """Download the pinned jars (Maven Central, SHA-1 checked) this runtime needs, and build
     the driver's class-data sharing archive (once per JDK and pyspark)."""
-    sets = only.split(",") if only else jar_sets(_settings(runtime, config, root))
-    fetch_jars(sets)
-    if only is None:
-        build_cds_archive()
+    if only:
+        fetch_jars(only.split(","))
+        return
+    # The archive is built by a small embedded run: its jars are fetched with this runtime's.
+    embedded = jar_sets(runtimes.embedded(root))
+    fetch_jars(sorted({*jar_sets(_settings(runtime, config, root)), *embedded}))
+    build_cds_archive()
 
 
 def build_cds_archive() -> None:
-    from cli.cds import EMBEDDED_JARS, build_archive
+    from cli.cds import build_archive
 
-    fetch_jars(EMBEDDED_JARS)  # it is built by a small embedded run
     with console.status("class-data sharing archive: building it (once, about a minute)"):
         try:
             archive = build_archive()

@@ -16,14 +16,12 @@ from pathlib import Path
 from pyspark import SparkContext
 
 from core import runtimes
-from core.properties import jar_sets
 from generator import TrafficSpec, generate
 from spark.job import run_etl
 from spark.session import CDS_QUIET, build_session, cds_archive
 
 # Enough lines for every report to have rows; the archive does not grow with them.
 LINES = 3_000
-EMBEDDED_JARS = jar_sets(runtimes.embedded(Path(".")))
 
 
 def build_archive() -> Path:

@@ -14,7 +14,6 @@ def test_an_archive_that_cannot_be_built_is_one_line(
     def fails() -> None:
         raise RuntimeError("the JVM wrote no archive to /x.partial\nmore detail")
 
-    monkeypatch.setattr(app, "fetch_jars", lambda sets: None)
     monkeypatch.setattr(cds, "build_archive", fails)
     app.build_cds_archive()  # does not raise
     out = capsys.readouterr().out
