@@ -117,6 +117,10 @@ def spark_conf(settings: Settings) -> dict[str, str]:
         # an hourly run's aggregates and reports are kilobytes, and each extra task of each
         # of their stages costs more than the data (docs/benchmarks.md, issue #15).
         "spark.sql.adaptive.coalescePartitions.parallelismFirst": "false",
+        # The same for cached frames (the aggregates every report reads): by default a cache
+        # keeps all `shuffle.partitions` of its last shuffle, so each of the sixteen report
+        # queries ran a task per empty partition (docs/benchmarks.md).
+        "spark.sql.optimizer.canChangeCachedPlanOutputPartitioning": "true",
         "spark.ui.enabled": str(spark.ui_enabled).lower(),
         "spark.ui.showConsoleProgress": "false",
         "spark.driver.memory": spark.driver_memory,
