@@ -170,6 +170,27 @@ def test_spark_image_provides_what_the_pods_call() -> None:
     assert TINI[0] in entrypoint[-1]
 
 
+def test_spark_image_builds_the_drivers_cds_archive() -> None:
+    """A full `lakehouse setup` (not `--only`) builds the archive; it must run after
+    SPARK_HOME and LAKEHOUSE_JAR_CACHE are set (the archive is named by SPARK_HOME's jars
+    and kept in the jar cache, where every driver session looks) and as root, before USER."""
+    steps = parse(REPO / "spark/Dockerfile").structure
+
+    def first(instruction: str, pattern: str) -> int:
+        found = [
+            i
+            for i, step in enumerate(steps)
+            if step["instruction"] == instruction and re.search(pattern, step["value"])
+        ]
+        assert found, f"no {instruction} matching {pattern!r}"
+        return found[0]
+
+    build = first("RUN", r"\blakehouse setup(?![^&|;]*--only)")
+    assert first("ENV", r"\bSPARK_HOME=") < build
+    assert first("ENV", r"\bLAKEHOUSE_JAR_CACHE=") < build
+    assert build < first("USER", r".")
+
+
 def test_generator_image_runs_the_module_the_cronjob_calls() -> None:
     path = REPO / "generator/Dockerfile"
     entrypoint = [i["value"] for i in parse(path).structure if i["instruction"] == "ENTRYPOINT"]
