@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import re
 import subprocess
 import sys
 import threading
@@ -18,7 +17,7 @@ from pyspark.sql import SparkSession
 from core import jars
 from core.java import check_java, java_version_text
 from core.preflight import check_reachable
-from core.properties import catalog_properties, jar_sets, spark_conf
+from core.properties import catalog_properties, jar_sets, spark_conf, with_collector
 from core.settings import Settings
 
 # Console logging of the driver JVM (the level is a system property it reads).
@@ -32,13 +31,6 @@ JDK_NOTICE = "WARNING: Using incubator modules: jdk.incubator.vector"
 # from an archive instead of reading them from ~290 jars. Measured on a one-file run: 5-11 s
 # of 45-75 s wall (docs/benchmarks.md). `lakehouse setup` builds the archive (cli/cds.py).
 CDS_QUIET = "-Xlog:cds=off -Xlog:cds+dynamic=off"
-# The throughput collector, not the JDK's default G1: a driver's work is batch work (all of
-# it in the embedded runtime), with no pause-time goal, and G1's concurrent marking and
-# write barriers share the same two cores. Measured (docs/benchmarks.md): a 1M-line first
-# load 6.6 % faster, a 10M-line one 17 % (its row writes 25 %). Left out when the
-# configured options choose a collector themselves (two choices stop the JVM).
-DRIVER_GC = "-XX:+UseParallelGC"
-_CHOOSES_GC = re.compile(r"-XX:\+Use\w+GC\b")
 
 
 def cds_archive() -> Path:
@@ -106,18 +98,16 @@ def _forward(stream: IO[bytes]) -> None:
 
 def _driver_java_options(log_level: str, configured: str) -> str:
     """Our log4j2 file and level ahead of any configured options (the last -D of a name wins),
-    the driver's collector unless they choose one, and the CDS archive when there is one.
+    the CDS archive when there is one, and the throughput collector unless they choose one.
 
     A system property, not `setLogLevel` alone: that runs only after the JVM has started,
     and Spark's default profile has printed its banner and start-up warnings by then.
     """
     ours = f"-Dlog4j2.configurationFile={LOG4J2_CONFIG.as_uri()} -Dlakehouse.log.level={log_level}"
-    if not _CHOOSES_GC.search(configured):
-        ours += f" {DRIVER_GC}"
     archive = cds_archive()
     if archive.exists() and "-XX:ArchiveClassesAtExit" not in configured:
         ours += f" -XX:SharedArchiveFile={archive} {CDS_QUIET}"
-    return f"{ours} {configured}".strip()
+    return with_collector(f"{ours} {configured}".strip())
 
 
 def attach_catalog(spark: SparkSession, settings: Settings) -> None:

@@ -13,8 +13,13 @@ import pytest
 from core import runtimes
 from core.config import resolve_settings
 from core.errors import ConfigError
-from core.properties import jar_sets, pyiceberg_properties, spark_conf
-from core.settings import LocalStackSettings, load_settings_file, render_settings_toml
+from core.properties import THROUGHPUT_GC, jar_sets, pyiceberg_properties, spark_conf
+from core.settings import (
+    LocalStackSettings,
+    Settings,
+    load_settings_file,
+    render_settings_toml,
+)
 
 
 def _write(tmp_path: Path, text: str) -> Path:
@@ -105,6 +110,24 @@ def test_aws_relies_on_irsa_not_static_keys() -> None:
     )
     assert not any("secret" in key for key in conf)
     assert "spark.driver.host" not in conf  # the job pod's IP, set by the workload
+
+
+def _with_executor_options(settings: Settings, options: str) -> Settings:
+    spark = settings.spark.model_copy(update={"conf": {"spark.executor.extraJavaOptions": options}})
+    return settings.model_copy(update={"spark": spark})
+
+
+def test_executors_run_the_throughput_collector_unless_the_settings_choose_one() -> None:
+    settings = runtimes.local_stack(LocalStackSettings())
+    assert spark_conf(settings)["spark.executor.extraJavaOptions"] == THROUGHPUT_GC
+    other = spark_conf(_with_executor_options(settings, "-Xss4m -XX:+UseGCOverheadLimit"))
+    assert other["spark.executor.extraJavaOptions"].split() == [
+        THROUGHPUT_GC,
+        "-Xss4m",
+        "-XX:+UseGCOverheadLimit",
+    ]
+    chosen = spark_conf(_with_executor_options(settings, "-XX:+UseG1GC -Xss4m"))
+    assert chosen["spark.executor.extraJavaOptions"] == "-XX:+UseG1GC -Xss4m"
 
 
 def test_cli_prints_one_line_and_exits_2_on_bad_config(tmp_path: Path, embedded_toml: str) -> None:

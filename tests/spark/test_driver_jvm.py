@@ -1,5 +1,6 @@
 """The driver JVM's collector (spark/session.py): the throughput collector unless the
-settings choose one."""
+settings choose one. The executors' (core/properties.py) is checked by tests/core and, in
+running executors, by tests/stack."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from core.properties import THROUGHPUT_GC
 from spark import session
 
 
@@ -22,10 +24,10 @@ def test_the_driver_runs_the_throughput_collector(spark: Any) -> None:
 @pytest.mark.parametrize("chosen", ["-XX:+UseG1GC", "-Xmx2g -XX:+UseZGC", "-XX:+UseSerialGC"])
 def test_a_collector_chosen_in_the_settings_is_the_only_one(chosen: str) -> None:
     options = session._driver_java_options("error", chosen)
-    assert session.DRIVER_GC not in options
+    assert THROUGHPUT_GC not in options
     assert options.endswith(chosen)
 
 
 def test_other_configured_options_keep_the_throughput_collector() -> None:
     options = session._driver_java_options("error", "-XX:+UseGCOverheadLimit -Xss4m")
-    assert session.DRIVER_GC in options.split()
+    assert THROUGHPUT_GC in options.split()

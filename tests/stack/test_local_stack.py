@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -25,10 +26,11 @@ import pytest
 from typer.testing import CliRunner
 
 from cli.stack import stack_app
-from core.properties import pyiceberg_properties
+from core.properties import THROUGHPUT_GC, pyiceberg_properties
 from core.runtimes import local_stack
 from core.settings import render_stack_toml
 from local_stack.processes import port_is_free
+from local_stack.spark_standalone import SparkWorker
 from tests.stack.conftest import HOST, StackHandle, make_data_dir, make_settings
 from tests.stack.etl_runner import MARKER
 
@@ -243,6 +245,21 @@ def test_pipeline_through_the_metastore(
     events = list((stack_handle.settings.data_dir / "spark-events").iterdir())
     assert events
     pipeline_state["accepted"] = expected["accepted"]
+
+
+def test_executors_ran_the_throughput_collector(stack_handle: StackHandle) -> None:
+    """The run above started its executors with the throughput collector and no other: a
+    standalone worker writes each executor's command line at the top of its stderr."""
+    workers = [s for s in stack_handle.stack.services() if isinstance(s, SparkWorker)]
+    commands = [
+        path.read_text().splitlines()[0]
+        for worker in workers
+        for path in worker.work_dir.glob("app-*/*/stderr")
+    ]
+    assert commands, "the run had no executors"
+    for command in commands:
+        assert command.startswith("Spark Executor Command:"), command[:200]
+        assert re.findall(r'"-XX:\+Use\w+GC"', command) == [f'"{THROUGHPUT_GC}"']
 
 
 # --- (5) restart the metastore mid-way; late files still go through -----------------------
