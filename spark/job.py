@@ -249,7 +249,10 @@ def parse_batch(
         # Every later stage reads these rows; recomputing them from the gzip files would
         # parse them again per stage. Line numbers are deterministic (one file per
         # partition), so a block lost from the cache is recomputed identically.
-        lines = lines.persist(StorageLevel.MEMORY_AND_DISK)
+        # Kept as Spark's columnar batches, as `DataFrame.cache()` keeps them: pyspark's
+        # MEMORY_AND_DISK also serialises each batch, and every reader deserialises it again
+        # (10M-line first load: parse 12 %, the whole run 8 % slower; docs/benchmarks.md).
+        lines = lines.persist(StorageLevel.MEMORY_AND_DISK_DESER)
         try:
             stats, days, agents = summarise(lines)
             return ParsedBatch(files, lines, stats, days, agents, skipped)
