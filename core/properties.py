@@ -27,7 +27,7 @@ ONE_FILE_PER_PARTITION = str(1 << 40)
 # The throughput collector for Spark's JVMs, not the JDK's default G1: their work is batch
 # work with no pause-time goal, and G1's concurrent marking and write barriers share the
 # cores with the tasks. Measured (docs/benchmarks.md): the driver of a 10M-line embedded
-# first load 17 % faster; the local stack's executors, a 1M-line first load 9 % faster.
+# first load 17 % faster; the local stack's executors, a 1M-line first load 10 % faster.
 THROUGHPUT_GC = "-XX:+UseParallelGC"
 _CHOOSES_GC = re.compile(r"-XX:\+Use\w+GC\b")
 
