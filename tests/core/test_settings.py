@@ -130,6 +130,35 @@ def test_executors_run_the_throughput_collector_unless_the_settings_choose_one()
     assert chosen["spark.executor.extraJavaOptions"] == "-XX:+UseG1GC -Xss4m"
 
 
+def test_cluster_drivers_start_with_the_quick_jit_and_the_embedded_one_does_not(
+    tmp_path: Path,
+) -> None:
+    """A cluster's driver leaves the rows to the executors (C1 only); the embedded driver
+    processes them itself (C2 kept). The flag reaches the driver JVM with our own options."""
+    from spark.session import _driver_java_options
+
+    clusters = (
+        runtimes.local_stack(LocalStackSettings()),
+        runtimes.aws(
+            input_bucket="in",
+            warehouse_bucket="wh",
+            processed_bucket="pr",
+            region="eu-west-1",
+            metastore_host="hms.svc",
+            spark_master_host="master.svc",
+        ),
+    )
+    for settings in clusters:
+        configured = spark_conf(settings)["spark.driver.extraJavaOptions"]
+        assert configured == "-XX:TieredStopAtLevel=1"
+        options = _driver_java_options("error", configured).split()
+        assert options.count("-XX:TieredStopAtLevel=1") == 1
+        assert THROUGHPUT_GC in options
+    embedded = spark_conf(runtimes.embedded(tmp_path))
+    assert "TieredStopAtLevel" not in embedded.get("spark.driver.extraJavaOptions", "")
+    assert "TieredStopAtLevel" not in embedded["spark.executor.extraJavaOptions"]
+
+
 def test_cli_prints_one_line_and_exits_2_on_bad_config(tmp_path: Path, embedded_toml: str) -> None:
     path = _write(tmp_path, embedded_toml + "\n[surprise]\nx = 1\n")
     proc = subprocess.run(
