@@ -25,8 +25,6 @@ from core.settings import (
 
 # Spark otherwise binds the driver to this machine's non-loopback address (docs/decisions/0005).
 LOOPBACK = "127.0.0.1"
-# A cluster's driver leaves the rows to the executors: it starts with the quick JIT only.
-CLUSTER_DRIVER_OPTIONS = {"spark.driver.extraJavaOptions": CLUSTER_DRIVER_JIT}
 
 
 def embedded(root: Path) -> Settings:
@@ -73,7 +71,8 @@ def local_stack(stack: LocalStackSettings) -> Settings:
             executor_cores=stack.worker_cores,
             # S3A to S3Proxy would work too; a local dir keeps the History Server simple.
             event_log_dir=f"file://{(stack.data_dir / 'spark-events').resolve()}",
-            conf=CLUSTER_DRIVER_OPTIONS,
+            # The driver leaves the rows to the executors: the quick JIT only.
+            conf={"spark.driver.extraJavaOptions": CLUSTER_DRIVER_JIT},
         ),
         etl=stack.etl,
         retention=stack.retention,
@@ -113,7 +112,8 @@ def aws(
             executor_memory=executor_memory,
             executor_cores=executor_cores,
             event_log_dir=f"s3a://{processed_bucket}/spark-events",
-            conf=CLUSTER_DRIVER_OPTIONS,
+            # The driver leaves the rows to the executors: the quick JIT only.
+            conf={"spark.driver.extraJavaOptions": CLUSTER_DRIVER_JIT},
         ),
         etl=etl or EtlSettings(),
         retention=retention or RetentionSettings(),

@@ -33,18 +33,22 @@ def embedded_toml(tmp_path: Path) -> str:
     return render_settings_toml(runtimes.embedded(tmp_path))
 
 
+def _aws() -> Settings:
+    return runtimes.aws(
+        input_bucket="in",
+        warehouse_bucket="wh",
+        processed_bucket="pr",
+        region="eu-west-1",
+        metastore_host="hms.svc",
+        spark_master_host="master.svc",
+    )
+
+
 def test_every_runtime_round_trips_through_toml(tmp_path: Path) -> None:
     for settings in (
         runtimes.embedded(tmp_path),
         runtimes.local_stack(LocalStackSettings()),
-        runtimes.aws(
-            input_bucket="in",
-            warehouse_bucket="wh",
-            processed_bucket="pr",
-            region="eu-west-1",
-            metastore_host="hms.svc",
-            spark_master_host="master.svc",
-        ),
+        _aws(),
     ):
         assert load_settings_file(_write(tmp_path, render_settings_toml(settings))) == settings
 
@@ -96,15 +100,7 @@ def test_local_stack_uses_the_metastore_and_s3_endpoint() -> None:
 
 
 def test_aws_relies_on_irsa_not_static_keys() -> None:
-    settings = runtimes.aws(
-        input_bucket="in",
-        warehouse_bucket="wh",
-        processed_bucket="pr",
-        region="eu-west-1",
-        metastore_host="hms.svc",
-        spark_master_host="master.svc",
-    )
-    conf = spark_conf(settings)
+    conf = spark_conf(_aws())
     assert conf["spark.hadoop.fs.s3a.aws.credentials.provider"].endswith(
         "DefaultCredentialsProvider"
     )
@@ -137,18 +133,7 @@ def test_cluster_drivers_start_with_the_quick_jit_and_the_embedded_one_does_not(
     processes them itself (C2 kept). The flag reaches the driver JVM with our own options."""
     from spark.session import _driver_java_options
 
-    clusters = (
-        runtimes.local_stack(LocalStackSettings()),
-        runtimes.aws(
-            input_bucket="in",
-            warehouse_bucket="wh",
-            processed_bucket="pr",
-            region="eu-west-1",
-            metastore_host="hms.svc",
-            spark_master_host="master.svc",
-        ),
-    )
-    for settings in clusters:
+    for settings in (runtimes.local_stack(LocalStackSettings()), _aws()):
         configured = spark_conf(settings)["spark.driver.extraJavaOptions"]
         assert configured == "-XX:TieredStopAtLevel=1"
         options = _driver_java_options("error", configured).split()
